@@ -1,0 +1,53 @@
+import { Body, Controller, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { JobsService, type Scope } from '../jobs/jobs.service.js';
+import { RequireRole } from './auth.decorators.js';
+import { CurrentPrincipal, describePrincipal } from './principal.decorator.js';
+import type { Principal } from './tokens.service.js';
+import { checkInput } from '../common/input.js';
+
+const TRIGGER_BODY = {
+  type: 'object',
+  properties: { params: { type: 'object' } },
+  additionalProperties: false,
+};
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+// Triggering a lifecycle action: 202 with the job. A repeated trigger that `unique` or an
+// Idempotency-Key resolves to an existing job answers 200 with that job.
+@Controller('api')
+export class ActionsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @Post('deployments/:target/actions/:action')
+  @RequireRole('operator')
+  @HttpCode(202)
+  deployment(@Param('target') target: string, @Param('action') action: string, @Body() body: unknown, @Headers('idempotency-key') key: string | undefined, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
+    return this.trigger('deployment', target, action, body, key, principal, res);
+  }
+
+  @Post('groups/:target/actions/:action')
+  @RequireRole('operator')
+  @HttpCode(202)
+  group(@Param('target') target: string, @Param('action') action: string, @Body() body: unknown, @Headers('idempotency-key') key: string | undefined, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
+    return this.trigger('group', target, action, body, key, principal, res);
+  }
+
+  @Post('clusters/:target/actions/:action')
+  @RequireRole('operator')
+  @HttpCode(202)
+  cluster(@Param('target') target: string, @Param('action') action: string, @Body() body: unknown, @Headers('idempotency-key') key: string | undefined, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
+    return this.trigger('cluster', target, action, body, key, principal, res);
+  }
+
+  private async trigger(scope: Scope, target: string, action: string, body: unknown, key: string | undefined, principal: Principal, res: Response) {
+    const input = checkInput<{ params?: Record<string, unknown> }>(TRIGGER_BODY, body ?? {});
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+      checkInput({ type: 'string', pattern: IDEMPOTENCY_KEY.source }, key, 'Idempotency-Key header');
+    }
+    const result = await this.jobs.trigger({ scope, target, action, params: input.params, triggeredBy: describePrincipal(principal), idempotencyKey: key });
+    if (!result.created) res.status(200);
+    return { job: result.job, created: result.created };
+  }
+}

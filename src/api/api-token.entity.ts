@@ -1,0 +1,19 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { CreatedAt, NullableDate } from '../db/columns.js';
+
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+// Only a token's sha256 is stored: a leaked database does not leak working tokens.
+@Entity('api_tokens')
+export class ApiTokenEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'text' }) name!: string;
+  @Column({ type: 'text' }) role!: Role;
+  @Column({ type: 'text', unique: true }) token_hash!: string;
+  /** the first characters of the token, to tell tokens apart in listings */
+  @Column({ type: 'text' }) prefix!: string;
+  @CreatedAt() date_created!: Date;
+  @NullableDate() last_used_at!: Date | null;
+  @NullableDate() revoked_at!: Date | null;
+}

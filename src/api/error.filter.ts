@@ -1,0 +1,48 @@
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { Response } from 'express';
+import { ErrorCode, QuireError } from '../common/errors.js';
+
+const STATUS: Record<ErrorCode, number> = {
+  [ErrorCode.NotFound]: 404,
+  [ErrorCode.InvalidParams]: 400,
+  [ErrorCode.InvalidInput]: 400,
+  [ErrorCode.InvalidBook]: 422,
+  [ErrorCode.StateConflict]: 409,
+  [ErrorCode.IdempotencyConflict]: 422,
+  [ErrorCode.Conflict]: 409,
+  [ErrorCode.Unauthenticated]: 401,
+  [ErrorCode.Forbidden]: 403,
+};
+
+// The one place where domain errors become HTTP: `{ error, message, details }`.
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('API');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof QuireError) {
+      response.status(STATUS[exception.code]).json({ error: exception.code, message: exception.message, details: exception.details });
+      return;
+    }
+    // express's body parser: malformed JSON or an oversize body
+    const bodyError = exception as { type?: string; status?: number; message?: string };
+    if (bodyError?.type === 'entity.parse.failed') {
+      response.status(400).json({ error: ErrorCode.InvalidInput, message: `malformed JSON body: ${bodyError.message}`, details: [] });
+      return;
+    }
+    if (bodyError?.type === 'entity.too.large') {
+      response.status(413).json({ error: ErrorCode.InvalidInput, message: 'request body too large', details: [] });
+      return;
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body = exception.getResponse();
+      const message = typeof body === 'string' ? body : ((body as { message?: string }).message ?? exception.message);
+      response.status(status).json({ error: status === 404 ? ErrorCode.NotFound : ErrorCode.InvalidInput, message, details: [] });
+      return;
+    }
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    response.status(500).json({ error: 'internal', message: 'internal error, see the server log', details: [] });
+  }
+}

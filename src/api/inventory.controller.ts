@@ -1,0 +1,111 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { InventoryService } from '../inventory/inventory.service.js';
+import { checkInput } from '../common/input.js';
+
+const NAME = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' };
+const VARS = { type: 'object' };
+const STATE = { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,63}$' };
+
+const CLUSTER_CREATE = { type: 'object', properties: { name: NAME, vars: VARS }, required: ['name'], additionalProperties: false };
+const CLUSTER_PATCH = { type: 'object', properties: { name: NAME, vars: VARS }, additionalProperties: false };
+const GROUP_CREATE = {
+  type: 'object',
+  properties: { name: NAME, cluster: { type: 'string' }, vars: VARS },
+  required: ['name', 'cluster'],
+  additionalProperties: false,
+};
+const GROUP_PATCH = CLUSTER_PATCH;
+const DEPLOYMENT_CREATE = {
+  type: 'object',
+  properties: { name: NAME, kind: NAME, vars: VARS, group: { type: 'string' }, cluster: { type: 'string' } },
+  required: ['name', 'kind'],
+  additionalProperties: false,
+};
+const DEPLOYMENT_PATCH = {
+  type: 'object',
+  properties: { name: NAME, kind: NAME, vars: VARS, group: { type: 'string' }, cluster: { type: 'string' }, state: STATE },
+  additionalProperties: false,
+};
+
+type Vars = Record<string, unknown>;
+
+// Inventory CRUD: reads for every role, writes for admins (the guard's default for writes).
+@Controller('api')
+export class InventoryController {
+  constructor(private readonly inventory: InventoryService) {}
+
+  @Get('clusters')
+  async listClusters() {
+    return { clusters: await this.inventory.listClusters() };
+  }
+  @Get('clusters/:ref')
+  async getCluster(@Param('ref') ref: string) {
+    const cluster = await this.inventory.getCluster(ref);
+    return { cluster: { ...cluster, groups: await this.inventory.listGroups(cluster.id) } };
+  }
+  @Post('clusters')
+  async createCluster(@Body() body: unknown) {
+    return { cluster: await this.inventory.createCluster(checkInput<{ name: string; vars?: Vars }>(CLUSTER_CREATE, body)) };
+  }
+  @Patch('clusters/:ref')
+  async updateCluster(@Param('ref') ref: string, @Body() body: unknown) {
+    return { cluster: await this.inventory.updateCluster(ref, checkInput(CLUSTER_PATCH, body)) };
+  }
+  @Delete('clusters/:ref')
+  @HttpCode(204)
+  async deleteCluster(@Param('ref') ref: string) {
+    await this.inventory.deleteCluster(ref);
+  }
+
+  @Get('groups')
+  async listGroups(@Query('cluster') cluster?: string) {
+    const clusterId = cluster ? (await this.inventory.getCluster(cluster)).id : undefined;
+    return { groups: await this.inventory.listGroups(clusterId) };
+  }
+  @Get('groups/:ref')
+  async getGroup(@Param('ref') ref: string) {
+    const group = await this.inventory.getGroup(ref);
+    return { group: { ...group, deployments: await this.inventory.listDeployments({ group_id: group.id }) } };
+  }
+  @Post('groups')
+  async createGroup(@Body() body: unknown) {
+    return { group: await this.inventory.createGroup(checkInput<{ name: string; cluster: string; vars?: Vars }>(GROUP_CREATE, body)) };
+  }
+  @Patch('groups/:ref')
+  async updateGroup(@Param('ref') ref: string, @Body() body: unknown) {
+    return { group: await this.inventory.updateGroup(ref, checkInput(GROUP_PATCH, body)) };
+  }
+  @Delete('groups/:ref')
+  @HttpCode(204)
+  async deleteGroup(@Param('ref') ref: string) {
+    await this.inventory.deleteGroup(ref);
+  }
+
+  @Get('deployments')
+  async listDeployments(@Query('kind') kind?: string, @Query('group') group?: string, @Query('cluster') cluster?: string) {
+    const group_id = group ? (await this.inventory.getGroup(group)).id : undefined;
+    const cluster_id = cluster ? (await this.inventory.getCluster(cluster)).id : undefined;
+    return { deployments: await this.inventory.listDeployments({ kind, group_id, cluster_id }) };
+  }
+  @Get('deployments/:ref')
+  async getDeployment(@Param('ref') ref: string) {
+    return { deployment: await this.inventory.getDeployment(ref) };
+  }
+  @Post('deployments')
+  async createDeployment(@Body() body: unknown) {
+    return {
+      deployment: await this.inventory.createDeployment(
+        checkInput<{ name: string; kind: string; vars?: Vars; group?: string; cluster?: string }>(DEPLOYMENT_CREATE, body),
+      ),
+    };
+  }
+  @Patch('deployments/:ref')
+  async updateDeployment(@Param('ref') ref: string, @Body() body: unknown) {
+    return { deployment: await this.inventory.updateDeployment(ref, checkInput(DEPLOYMENT_PATCH, body)) };
+  }
+  @Delete('deployments/:ref')
+  @HttpCode(204)
+  async deleteDeployment(@Param('ref') ref: string) {
+    await this.inventory.deleteDeployment(ref);
+  }
+}

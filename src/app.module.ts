@@ -1,0 +1,46 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { ConfigModule } from './config/config.module.js';
+import type { QuireConfig } from './config/config.js';
+import { InventoryService } from './inventory/inventory.service.js';
+import { BooksService } from './books/books.service.js';
+import { JobsService } from './jobs/jobs.service.js';
+import { EventsService } from './events/events.service.js';
+import { TokensService } from './api/tokens.service.js';
+import { AuthGuard } from './api/auth.guard.js';
+import { ErrorFilter } from './api/error.filter.js';
+import { HealthController } from './api/health.controller.js';
+import { BooksController } from './api/books.controller.js';
+import { ActionsController } from './api/actions.controller.js';
+import { JobsController } from './api/jobs.controller.js';
+import { InventoryController } from './api/inventory.controller.js';
+
+/** The opened database, shared by every module. */
+@Global()
+@Module({})
+class DatabaseModule {
+  static forRoot(dataSource: DataSource): DynamicModule {
+    return { module: DatabaseModule, providers: [{ provide: DataSource, useValue: dataSource }], exports: [DataSource] };
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: QuireConfig, dataSource: DataSource): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource)],
+      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController],
+      providers: [
+        InventoryService,
+        BooksService,
+        JobsService,
+        EventsService,
+        TokensService,
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+      ],
+    };
+  }
+}

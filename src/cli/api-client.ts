@@ -1,0 +1,46 @@
+// The CLI talks to a running Quire over its REST API, as any API client would: the same
+// authorisation, and no second process opening the embedded database.
+import { readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): ApiClient {
+    const baseUrl = env.QUIRE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`;
+    let token = env.QUIRE_TOKEN;
+    const file = join(resolve(env.QUIRE_DATA_DIR ?? '.quire'), 'admin-token');
+    if (!token && existsSync(file)) token = readFileSync(file, 'utf8').trim();
+    if (!token) throw new Error(`no token: set QUIRE_TOKEN, or run where ${file} exists`);
+    return new ApiClient(baseUrl.replace(/\/$/, ''), token);
+  }
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    let response: Response;
+    try {
+      response = await fetch(this.baseUrl + path, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new Error(`cannot reach Quire at ${this.baseUrl} (${(error as Error).cause ?? (error as Error).message}); start it with 'quire serve' or set QUIRE_URL`);
+    }
+    const text = await response.text();
+    const parsed = text ? (JSON.parse(text) as T) : (undefined as T);
+    return { status: response.status, body: parsed };
+  }
+
+  /** Like call(), but a 4xx/5xx becomes an Error carrying the API's message and details. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const result = await this.call<T & { message?: string; details?: { message: string }[] }>(method, path, body);
+    if (result.status >= 400) {
+      const details = (result.body?.details ?? []).map((d) => `  - ${d.message}`).join('\n');
+      throw new Error(`${result.body?.message ?? `HTTP ${result.status}`}${details ? `\n${details}` : ''}`);
+    }
+    return result.body;
+  }
+}

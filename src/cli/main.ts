@@ -1,0 +1,111 @@
+// The `quire` command. Each subcommand is a thin adapter over the services or the REST API.
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { loadConfig, ConfigError } from '../config/config.js';
+import { startServer } from '../server.js';
+import { openDatabase, runMigrations } from '../db/database.js';
+import { pendingSchemaDrift } from '../db/data-source.js';
+import { validatePaths, } from '../books/book-loader.js';
+import { formatProblem } from '../books/book-validator.js';
+import { validationContext } from '../books/books.service.js';
+import { ApiClient } from './api-client.js';
+import { parseParamArgs } from './params.js';
+import { printPlan } from './plan.printer.js';
+
+const program = new Command('quire').description('Deployment books compiled into jobs, run by workers, watched live.');
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+program
+  .command('serve')
+  .description('run the API, portal, gateway, worker and scheduler')
+  .action(async () => {
+    const server = await startServer(loadConfig());
+    const stop = async () => {
+      await server.close();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void stop());
+    process.once('SIGINT', () => void stop());
+  });
+
+program
+  .command('migrate')
+  .description('apply pending migrations; --check fails when the entities and migrations disagree')
+  .option('--check', 'exit 1 if the schema the entities describe differs from the migrated one')
+  .action(async (options: { check?: boolean }) => {
+    const database = await openDatabase(loadConfig(), { migrate: false });
+    try {
+      const applied = await runMigrations(database.dataSource);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations');
+      if (options.check) {
+        const drift = await pendingSchemaDrift(database.dataSource);
+        if (drift.length) {
+          console.error(`the entities differ from the migrations; a new migration needs:\n${drift.join(';\n')}`);
+          process.exitCode = 1;
+        } else console.log('entities and migrations agree');
+      }
+    } finally {
+      await database.close();
+    }
+  });
+
+program
+  .command('validate')
+  .description('check books (files or directories); prints file:line:col: message per problem')
+  .argument('<paths...>')
+  .action(async (paths: string[]) => {
+    const { files, problems } = await validatePaths(paths, validationContext());
+    for (const problem of problems) console.log(formatProblem(problem));
+    const errors = problems.filter((p) => p.severity === 'error').length;
+    const warnings = problems.length - errors;
+    console.error(`${files} file(s) checked: ${errors} error(s), ${warnings} warning(s)`);
+    process.exitCode = errors ? 1 : 0;
+  });
+
+program
+  .command('plan')
+  .description('show the job an action would create, without creating it')
+  .argument('<deployment>')
+  .argument('<action>')
+  .option('--param <key=value>', 'an action parameter (repeatable)', collect, [])
+  .option('--json', 'print the plan as JSON')
+  .action(async (deployment: string, action: string, options: { param: string[]; json?: boolean }) => {
+    const api = ApiClient.fromEnv();
+    const params = await typedParams(api, deployment, action, options.param);
+    const { plan } = await api.request<{ plan: Parameters<typeof printPlan>[0] }>('POST', '/api/books/plan', { deployment, action, params });
+    if (options.json) console.log(JSON.stringify(plan, null, 2));
+    else printPlan(plan);
+  });
+
+program
+  .command('run')
+  .description('trigger an action on a deployment')
+  .argument('<deployment>')
+  .argument('<action>')
+  .option('--param <key=value>', 'an action parameter (repeatable)', collect, [])
+  .option('--idempotency-key <key>', 'make retries of this trigger return the same job')
+  .action(async (deployment: string, action: string, options: { param: string[]; idempotencyKey?: string }) => {
+    const api = ApiClient.fromEnv();
+    const params = await typedParams(api, deployment, action, options.param);
+    const { job, created } = await api.request<{ job: { id: string; state: string }; created: boolean }>(
+      'POST',
+      `/api/deployments/${encodeURIComponent(deployment)}/actions/${encodeURIComponent(action)}`,
+      { params },
+    );
+    console.log(`${created ? 'created' : 'existing'} job ${job.id} (${job.state})`);
+  });
+
+/** Types `--param` values by the params schema of the book the action would use. */
+async function typedParams(api: ApiClient, deployment: string, action: string, pairs: string[]) {
+  if (pairs.length === 0) return {};
+  const { deployment: dep } = await api.request<{ deployment: { kind: string } }>('GET', `/api/deployments/${encodeURIComponent(deployment)}`);
+  const { books } = await api.request<{ books: { kind: string; action: string; scope: string; params: object | null }[] }>('GET', '/api/books');
+  const book = books.find((b) => b.kind === dep.kind && b.action === action && b.scope === 'deployment');
+  return parseParamArgs(pairs, (book?.params ?? undefined) as Parameters<typeof parseParamArgs>[1]);
+}
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(`configuration error: ${error.message}`);
+  else console.error(`quire: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+// Configuration comes from environment variables only, read and validated once at start.
+// A bad value stops the process with a message naming the variable (DESIGN.md "Running it").
+import { resolve } from 'node:path';
+
+export interface QuireConfig {
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  booksDir: string;
+  channels: Record<string, number>;
+  learnMinSamples: number;
+  logLevel: 'error' | 'warn' | 'log' | 'debug';
+  allowedOrigins: string[];
+  workerId: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got '${raw}')`);
+  }
+  return value;
+}
+
+/** `default:8,deploy:2` → { default: 8, deploy: 2 }; `default` is always present. */
+export function parseChannels(raw: string | undefined): Record<string, number> {
+  const channels: Record<string, number> = { default: 8 };
+  if (!raw) return channels;
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([A-Za-z0-9_.-]+):(\d+)$/.exec(part);
+    if (!match || Number(match[2]) < 1) {
+      throw new ConfigError('QUIRE_CHANNELS', `expected name:capacity pairs like 'default:8,deploy:2' (bad part '${part}')`);
+    }
+    channels[match[1]!] = Number(match[2]);
+  }
+  return channels;
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = env.DATABASE_URL;
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'is not a URL (expected postgres://user@host:port/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `must start with postgres:// (got '${url.protocol}')`);
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): QuireConfig {
+  const logLevel = env.QUIRE_LOG_LEVEL ?? 'log';
+  if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) {
+    throw new ConfigError('QUIRE_LOG_LEVEL', `must be one of error, warn, log, debug (got '${logLevel}')`);
+  }
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  return {
+    port,
+    host: env.QUIRE_HOST || '127.0.0.1',
+    databaseUrl: databaseUrl(env),
+    dataDir: resolve(env.QUIRE_DATA_DIR || '.quire'),
+    booksDir: resolve(env.QUIRE_BOOKS_DIR || 'books'),
+    channels: parseChannels(env.QUIRE_CHANNELS),
+    learnMinSamples: integer(env, 'QUIRE_LEARN_MIN_SAMPLES', 3, 1, 1_000_000),
+    logLevel: logLevel as QuireConfig['logLevel'],
+    allowedOrigins: (env.QUIRE_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    workerId: env.QUIRE_WORKER_ID || `${process.pid}@${env.HOSTNAME ?? 'localhost'}`,
+  };
+}

@@ -1,0 +1,23 @@
+import { ClusterEntity } from '../inventory/cluster.entity.js';
+import { GroupEntity } from '../inventory/group.entity.js';
+import { DeploymentEntity } from '../inventory/deployment.entity.js';
+import { BookVersionEntity } from '../books/book-version.entity.js';
+import { JobEntity } from '../jobs/job.entity.js';
+import { JobStepEntity } from '../jobs/job-step.entity.js';
+import { StepDurationEntity } from '../jobs/step-duration.entity.js';
+import { DeployEventEntity } from '../events/deploy-event.entity.js';
+import { ScheduleEntity } from '../scheduler/schedule.entity.js';
+import { ApiTokenEntity } from '../api/api-token.entity.js';
+
+export const ENTITIES = [
+  ClusterEntity,
+  GroupEntity,
+  DeploymentEntity,
+  BookVersionEntity,
+  JobEntity,
+  JobStepEntity,
+  StepDurationEntity,
+  DeployEventEntity,
+  ScheduleEntity,
+  ApiTokenEntity,
+];

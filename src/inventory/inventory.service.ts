@@ -1,0 +1,243 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { ClusterEntity } from './cluster.entity.js';
+import { GroupEntity } from './group.entity.js';
+import { DeploymentEntity } from './deployment.entity.js';
+import type { Inventory } from './inventory.types.js';
+import { ErrorCode, QuireError, notFound } from '../common/errors.js';
+import { isUuid } from '../common/input.js';
+import { ACTIVE_JOB_STATES } from '../jobs/job-state.js';
+
+export interface DeploymentTarget {
+  deployment: DeploymentEntity | null;
+  group: GroupEntity | null;
+  cluster: ClusterEntity | null;
+}
+
+type Vars = Record<string, unknown>;
+
+// Clusters, deployment groups and deployments. Records are addressed by id or by name;
+// group names are unique only within their cluster, so a bare group name must be unambiguous.
+@Injectable()
+export class InventoryService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  private get clusters() {
+    return this.dataSource.getRepository(ClusterEntity);
+  }
+  private get groups() {
+    return this.dataSource.getRepository(GroupEntity);
+  }
+  private get deployments() {
+    return this.dataSource.getRepository(DeploymentEntity);
+  }
+
+  listClusters() {
+    return this.clusters.find({ order: { name: 'ASC' } });
+  }
+
+  async getCluster(ref: string): Promise<ClusterEntity> {
+    const found = await this.clusters.findOneBy(isUuid(ref) ? { id: ref } : { name: ref });
+    if (!found) throw notFound('cluster', ref);
+    return found;
+  }
+
+  listGroups(clusterId?: string) {
+    return this.groups.find({ where: clusterId ? { cluster_id: clusterId } : {}, order: { name: 'ASC' } });
+  }
+
+  /** By id, by `cluster/group`, or by a group name that only one cluster has. */
+  async getGroup(ref: string): Promise<GroupEntity> {
+    if (isUuid(ref)) {
+      const found = await this.groups.findOneBy({ id: ref });
+      if (!found) throw notFound('group', ref);
+      return found;
+    }
+    const [clusterName, groupName] = ref.includes('/') ? ref.split('/', 2) : [undefined, ref];
+    const candidates = await this.groups.find({ where: { name: groupName }, relations: { cluster: true } });
+    const matching = clusterName ? candidates.filter((g) => g.cluster?.name === clusterName) : candidates;
+    if (matching.length === 0) throw notFound('group', ref);
+    if (matching.length > 1) {
+      throw new QuireError(
+        ErrorCode.Conflict,
+        `group name '${ref}' exists in several clusters (${matching.map((g) => g.cluster?.name).join(', ')}); address it as cluster/group or by id`,
+      );
+    }
+    return matching[0]!;
+  }
+
+  listDeployments(filter: { kind?: string; group_id?: string; cluster_id?: string } = {}) {
+    const where: Record<string, string> = {};
+    for (const [key, value] of Object.entries(filter)) if (value) where[key] = value;
+    return this.deployments.find({ where, order: { name: 'ASC' } });
+  }
+
+  async getDeployment(ref: string): Promise<DeploymentEntity> {
+    const found = await this.deployments.findOneBy(isUuid(ref) ? { id: ref } : { name: ref });
+    if (!found) throw notFound('deployment', ref);
+    return found;
+  }
+
+  /** A deployment with the group and cluster it belongs to: the render context of its jobs. */
+  async deploymentTarget(ref: string): Promise<DeploymentTarget & { deployment: DeploymentEntity }> {
+    const deployment = await this.getDeployment(ref);
+    const group = deployment.group_id ? await this.groups.findOneBy({ id: deployment.group_id }) : null;
+    const clusterId = deployment.cluster_id ?? group?.cluster_id ?? null;
+    const cluster = clusterId ? await this.clusters.findOneBy({ id: clusterId }) : null;
+    return { deployment, group, cluster };
+  }
+
+  async groupTarget(ref: string): Promise<DeploymentTarget & { group: GroupEntity }> {
+    const group = await this.getGroup(ref);
+    const cluster = await this.clusters.findOneBy({ id: group.cluster_id });
+    return { deployment: null, group, cluster };
+  }
+
+  async clusterTarget(ref: string): Promise<DeploymentTarget & { cluster: ClusterEntity }> {
+    return { deployment: null, group: null, cluster: await this.getCluster(ref) };
+  }
+
+  async createCluster(input: { name: string; vars?: Vars }): Promise<ClusterEntity> {
+    await this.refuseDuplicate(this.clusters.existsBy({ name: input.name }), `cluster '${input.name}' already exists`);
+    return this.clusters.save({ name: input.name, vars: input.vars ?? {} });
+  }
+
+  async updateCluster(ref: string, input: { name?: string; vars?: Vars }): Promise<ClusterEntity> {
+    const cluster = await this.getCluster(ref);
+    if (input.name && input.name !== cluster.name) {
+      await this.refuseDuplicate(this.clusters.existsBy({ name: input.name }), `cluster '${input.name}' already exists`);
+    }
+    return this.clusters.save({ ...cluster, ...input });
+  }
+
+  async deleteCluster(ref: string): Promise<void> {
+    const cluster = await this.getCluster(ref);
+    const inUse = (await this.groups.countBy({ cluster_id: cluster.id })) + (await this.deployments.countBy({ cluster_id: cluster.id }));
+    if (inUse > 0) throw new QuireError(ErrorCode.Conflict, `cluster '${cluster.name}' still has groups or deployments`);
+    await this.clusters.delete({ id: cluster.id });
+  }
+
+  async createGroup(input: { name: string; cluster: string; vars?: Vars }): Promise<GroupEntity> {
+    const cluster = await this.getCluster(input.cluster);
+    await this.refuseDuplicate(
+      this.groups.existsBy({ cluster_id: cluster.id, name: input.name }),
+      `group '${input.name}' already exists in cluster '${cluster.name}'`,
+    );
+    return this.groups.save({ name: input.name, cluster_id: cluster.id, vars: input.vars ?? {} });
+  }
+
+  async updateGroup(ref: string, input: { name?: string; vars?: Vars }): Promise<GroupEntity> {
+    const group = await this.getGroup(ref);
+    if (input.name && input.name !== group.name) {
+      await this.refuseDuplicate(
+        this.groups.existsBy({ cluster_id: group.cluster_id, name: input.name }),
+        `group '${input.name}' already exists in its cluster`,
+      );
+    }
+    const { cluster: _cluster, ...plain } = group;
+    return this.groups.save({ ...plain, ...input });
+  }
+
+  async deleteGroup(ref: string): Promise<void> {
+    const group = await this.getGroup(ref);
+    if ((await this.deployments.countBy({ group_id: group.id })) > 0) {
+      throw new QuireError(ErrorCode.Conflict, `group '${group.name}' still has deployments`);
+    }
+    await this.groups.delete({ id: group.id });
+  }
+
+  async createDeployment(input: { name: string; kind: string; vars?: Vars; group?: string; cluster?: string }): Promise<DeploymentEntity> {
+    await this.refuseDuplicate(this.deployments.existsBy({ name: input.name }), `deployment '${input.name}' already exists`);
+    const placement = await this.placement(input.group, input.cluster);
+    return this.deployments.save({ name: input.name, kind: input.kind, vars: input.vars ?? {}, ...placement });
+  }
+
+  async updateDeployment(
+    ref: string,
+    input: { name?: string; kind?: string; vars?: Vars; group?: string; cluster?: string; state?: string },
+  ): Promise<DeploymentEntity> {
+    const deployment = await this.getDeployment(ref);
+    if (input.name && input.name !== deployment.name) {
+      await this.refuseDuplicate(this.deployments.existsBy({ name: input.name }), `deployment '${input.name}' already exists`);
+    }
+    const { group, cluster, ...fields } = input;
+    const placement = group !== undefined || cluster !== undefined ? await this.placement(group, cluster) : {};
+    return this.deployments.save({ ...deployment, ...fields, ...placement });
+  }
+
+  async deleteDeployment(ref: string): Promise<void> {
+    const deployment = await this.getDeployment(ref);
+    const [{ count }] = await this.dataSource.query(
+      `SELECT count(*)::int AS count FROM jobs WHERE deployment_id = $1 AND state = ANY($2)`,
+      [deployment.id, ACTIVE_JOB_STATES],
+    );
+    if (count > 0) throw new QuireError(ErrorCode.Conflict, `deployment '${deployment.name}' has ${count} unfinished job(s)`);
+    await this.deployments.delete({ id: deployment.id });
+  }
+
+  /**
+   * inventory.yaml: create what is missing, update `kind` and `vars` of what exists, by name.
+   * One transaction: a broken inventory changes nothing.
+   */
+  async applyInventory(inventory: Inventory): Promise<{ created: number; updated: number }> {
+    const counts = { created: 0, updated: 0 };
+    await this.dataSource.transaction(async (manager) => {
+      for (const c of inventory.clusters ?? []) {
+        const cluster = await this.upsert(manager, ClusterEntity, { name: c.name }, { vars: c.vars ?? {} }, counts);
+        for (const d of c.deployments ?? []) {
+          await this.upsert(manager, DeploymentEntity, { name: d.name }, { kind: d.kind, vars: d.vars ?? {}, cluster_id: cluster.id, group_id: null }, counts);
+        }
+        for (const g of c.groups ?? []) {
+          const group = await this.upsert(manager, GroupEntity, { cluster_id: cluster.id, name: g.name }, { vars: g.vars ?? {} }, counts);
+          for (const d of g.deployments ?? []) {
+            await this.upsert(
+              manager,
+              DeploymentEntity,
+              { name: d.name },
+              { kind: d.kind, vars: d.vars ?? {}, cluster_id: cluster.id, group_id: group.id },
+              counts,
+            );
+          }
+        }
+      }
+    });
+    return counts;
+  }
+
+  private async upsert<T extends { id: string }>(
+    manager: EntityManager,
+    entity: new () => T,
+    key: Partial<T>,
+    fields: Partial<T>,
+    counts: { created: number; updated: number },
+  ): Promise<T> {
+    const repo = manager.getRepository(entity);
+    const existing = await repo.findOneBy(key as never);
+    if (!existing) {
+      counts.created++;
+      return repo.save({ ...key, ...fields } as never);
+    }
+    const changed = Object.entries(fields).some(([k, v]) => JSON.stringify((existing as Record<string, unknown>)[k]) !== JSON.stringify(v));
+    if (!changed) return existing;
+    counts.updated++;
+    await repo.update({ id: existing.id } as never, fields as never);
+    return { ...existing, ...fields };
+  }
+
+  private async placement(groupRef?: string, clusterRef?: string): Promise<{ group_id: string | null; cluster_id: string | null }> {
+    if (groupRef) {
+      const group = await this.getGroup(clusterRef ? `${clusterRef}/${groupRef}` : groupRef).catch(async (error) => {
+        if (clusterRef && isUuid(groupRef)) return this.getGroup(groupRef);
+        throw error;
+      });
+      return { group_id: group.id, cluster_id: group.cluster_id };
+    }
+    if (clusterRef) return { group_id: null, cluster_id: (await this.getCluster(clusterRef)).id };
+    return { group_id: null, cluster_id: null };
+  }
+
+  private async refuseDuplicate(exists: Promise<boolean>, message: string): Promise<void> {
+    if (await exists) throw new QuireError(ErrorCode.Conflict, message);
+  }
+}
+

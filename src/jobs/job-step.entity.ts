@@ -1,0 +1,62 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { JsonColumn, NullableDate } from '../db/columns.js';
+import type { JobEntity } from './job.entity.js';
+import type { StepState } from './job-state.js';
+import type { BookStep, OnFailure } from '../books/book.types.js';
+
+export interface RetryPolicy {
+  max_attempts: number;
+  delay_s: number;
+  max_delay_s: number;
+  backoff: 'exponential' | 'fixed';
+  retry_on_exit_codes: number[];
+  retry_on_timeout: boolean;
+}
+
+export interface StepAttemptError {
+  at: string;
+  attempt: number;
+  message: string;
+  trace?: string;
+  exit_code?: number;
+  status?: number;
+}
+
+@Entity('job_steps')
+@Index('uq_job_steps_job_position', ['job_id', 'position'], { unique: true })
+export class JobStepEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'uuid' }) job_id!: string;
+  @ManyToOne('JobEntity', 'steps', { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'job_id' })
+  job?: JobEntity;
+  @Column({ type: 'integer' }) position!: number;
+  @Column({ type: 'text' }) name!: string;
+  @Column({ type: 'text' }) kind!: string;
+  @Column({ type: 'text', nullable: true }) description!: string | null;
+  /** the step as the book wrote it, defaults applied, templates not yet rendered */
+  @JsonColumn() spec!: BookStep;
+  /** the frozen `serialize` result, `step.data` in templates */
+  @JsonColumn({ default: {} }) data!: Record<string, unknown>;
+  @Column({ type: 'text', default: 'pending' }) state!: StepState;
+  @Column({ type: 'integer', default: 0 }) attempt!: number;
+  @JsonColumn() retry!: RetryPolicy;
+  @Column({ type: 'text', default: 'fail' }) on_failure!: OnFailure;
+  /** seconds; the learned average when the history had enough samples */
+  @Column({ type: 'double precision' }) estimated_duration!: number;
+  @Column({ type: 'text', default: 'book' }) estimate_source!: 'book' | 'history';
+  /** seconds: estimate × estimated_duration_over_stop */
+  @Column({ type: 'double precision' }) timeout!: number;
+  @NullableDate() date_started!: Date | null;
+  @NullableDate() date_finished!: Date | null;
+  @Column({ type: 'double precision', nullable: true }) duration!: number | null;
+  /** the stored output: its head and tail with a truncation marker between when it was long */
+  @Column({ type: 'text', default: '' }) output!: string;
+  @Column({ type: 'bigint', default: 0 }) output_bytes!: string;
+  /** `::output key=value` lines, HTTP bodies and handler results: `steps.<name>.output` */
+  @JsonColumn({ default: {} }) outputs!: Record<string, unknown>;
+  @Column({ type: 'text', nullable: true }) error!: string | null;
+  @JsonColumn({ default: [] }) errors!: StepAttemptError[];
+  /** who acknowledged or rejected a manual step, and their note */
+  @JsonColumn({ nullable: true }) resolution!: { by: string; note?: string; at: string; outcome: 'ack' | 'reject' } | null;
+}

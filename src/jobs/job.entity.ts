@@ -1,0 +1,64 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, OneToMany, PrimaryGeneratedColumn } from 'typeorm';
+import { CreatedAt, JsonColumn, NullableDate } from '../db/columns.js';
+import { BookVersionEntity } from '../books/book-version.entity.js';
+import type { JobState } from './job-state.js';
+import type { JobStepEntity } from './job-step.entity.js';
+import type { ChainTrigger, NotifyChannel } from '../books/book.types.js';
+import type { RenderContext } from '../templates/template.types.js';
+
+// A job is a frozen snapshot of a book version compiled for one target: nothing here is
+// re-read from the book at run time (STYLE.md habit 4).
+@Entity('jobs')
+// The claim query walks scheduled jobs in priority and creation order.
+@Index('idx_jobs_claim', ['state', 'priority', 'date_created'])
+@Index('idx_jobs_deployment', ['deployment_id', 'date_created'])
+// `unique: deployment` and Idempotency-Key: the database, not a read-then-write, says "one".
+@Index('uq_jobs_dedupe_key', ['dedupe_key'], { unique: true, where: `dedupe_key IS NOT NULL AND state IN ('draft', 'scheduled', 'running')` })
+@Index('uq_jobs_idempotency_key', ['idempotency_key'], { unique: true, where: 'idempotency_key IS NOT NULL' })
+export class JobEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'uuid' }) book_version_id!: string;
+  @ManyToOne(() => BookVersionEntity, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'book_version_id' })
+  book_version?: BookVersionEntity;
+  @Column({ type: 'text' }) book_name!: string;
+  @Column({ type: 'text' }) kind!: string;
+  @Column({ type: 'text' }) action!: string;
+  @Column({ type: 'text', default: 'deployment' }) scope!: string;
+  @Column({ type: 'uuid', nullable: true }) deployment_id!: string | null;
+  @Column({ type: 'uuid', nullable: true }) group_id!: string | null;
+  @Column({ type: 'uuid', nullable: true }) cluster_id!: string | null;
+  @Column({ type: 'text' }) state!: JobState;
+  @Column({ type: 'smallint', default: 2 }) priority!: number;
+  @Column({ type: 'text', default: 'default' }) channel!: string;
+  /** every lock the job holds while running: its target's, plus the book's `lock` */
+  @Column({ type: 'text', array: true, default: () => "'{}'" }) locks!: string[];
+  @JsonColumn({ default: {} }) params!: Record<string, unknown>;
+  /** the render context frozen at creation: deployment, group, cluster, params, job, book */
+  @JsonColumn() context!: RenderContext;
+  @Column({ type: 'text' }) triggered_by!: string;
+  @Column({ type: 'text', nullable: true }) idempotency_key!: string | null;
+  /** sha256 of the triggering request, so a reused Idempotency-Key with other input is refused */
+  @Column({ type: 'text', nullable: true }) request_hash!: string | null;
+  @Column({ type: 'text', nullable: true }) dedupe_key!: string | null;
+  @Column({ type: 'uuid', nullable: true }) parent_job_id!: string | null;
+  @Column({ type: 'text', nullable: true }) sets_state!: string | null;
+  @JsonColumn({ default: [] }) on_success!: ChainTrigger[];
+  @JsonColumn({ default: [] }) on_failure!: ChainTrigger[];
+  @Column({ type: 'boolean', default: false }) should_notify!: boolean;
+  @JsonColumn({ default: [] }) notify!: NotifyChannel[];
+  /** why the job was skipped as a whole (`when` rendered falsy) */
+  @Column({ type: 'text', nullable: true }) skip_reason!: string | null;
+  @Column({ type: 'text', nullable: true }) error!: string | null;
+  /** not before this time may a worker claim it (retry backoff, chained `delay`) */
+  @Column({ type: 'timestamptz', default: () => 'now()' }) run_at!: Date;
+  @Column({ type: 'uuid', nullable: true }) lease_token!: string | null;
+  @NullableDate() lease_expires_at!: Date | null;
+  @Column({ type: 'text', nullable: true }) locked_by!: string | null;
+  @Column({ type: 'boolean', default: false }) cancel_requested!: boolean;
+  @CreatedAt() date_created!: Date;
+  @NullableDate() date_scheduled!: Date | null;
+  @NullableDate() date_running!: Date | null;
+  @NullableDate() date_done!: Date | null;
+  @OneToMany('JobStepEntity', 'job') steps?: JobStepEntity[];
+}

@@ -1,0 +1,255 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { DataSource, In, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { JobEntity } from './job.entity.js';
+import { JobStepEntity } from './job-step.entity.js';
+import { StepDurationEntity } from './step-duration.entity.js';
+import { compileJob, type CompiledJob } from './job-compiler.js';
+import { jobView, type JobView } from './job.view.js';
+import { JOB_STATES, type JobState } from './job-state.js';
+import type { DurationHistory } from './estimates.js';
+import { BooksService } from '../books/books.service.js';
+import { InventoryService, type DeploymentTarget } from '../inventory/inventory.service.js';
+import { EventsService } from '../events/events.service.js';
+import type { DeployEvent } from '../events/event.types.js';
+import { ErrorCode, QuireError, notFound } from '../common/errors.js';
+import { isUuid } from '../common/input.js';
+import { QUIRE_CONFIG } from '../config/config.module.js';
+import type { QuireConfig } from '../config/config.js';
+import { handlerRegistry } from '../steps/demo.handlers.js';
+import type { BookVersionEntity } from '../books/book-version.entity.js';
+import { templates } from '../templates/template-engine.js';
+import { runTimeFields } from '../books/templated-fields.js';
+
+export type Scope = 'deployment' | 'group' | 'cluster';
+
+export interface TriggerRequest {
+  scope: Scope;
+  target: string;
+  action: string;
+  params?: unknown;
+  triggeredBy: string;
+  idempotencyKey?: string;
+  parentJobId?: string;
+}
+
+export interface TriggerResult {
+  job: JobView;
+  /** false when `unique` or an Idempotency-Key returned a job that already existed */
+  created: boolean;
+}
+
+@Injectable()
+export class JobsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly books: BooksService,
+    private readonly inventory: InventoryService,
+    private readonly events: EventsService,
+    @Inject(QUIRE_CONFIG) private readonly config: QuireConfig,
+  ) {}
+
+  /** Compiles the book for the target and stores the job snapshot in one transaction. */
+  async trigger(request: TriggerRequest): Promise<TriggerResult> {
+    const requestHash = hashRequest(request);
+    if (request.idempotencyKey) {
+      const replay = await this.replayIdempotent(request.idempotencyKey, requestHash);
+      if (replay) return { job: replay, created: false };
+    }
+    const { version, target } = await this.resolve(request);
+    const compiled = await this.compile(version, target, request.params, request.triggeredBy);
+    const stored = await this.store(compiled, request, requestHash);
+    return stored;
+  }
+
+  /** A dry run: the job that would be created, every step as it would run; nothing stored. */
+  async plan(request: Omit<TriggerRequest, 'idempotencyKey'>) {
+    const { version, target } = await this.resolve(request);
+    const compiled = await this.compile(version, target, request.params, request.triggeredBy);
+    let offset = 0;
+    const steps = compiled.steps.map((step) => {
+      const start = offset;
+      if (step.state !== 'skipped') offset += step.estimated_duration;
+      return {
+        position: step.position,
+        name: step.name,
+        kind: step.kind,
+        description: step.description,
+        state: step.state,
+        estimated_duration: step.estimated_duration,
+        estimate_source: step.estimate_source,
+        timeout: step.timeout,
+        retry: step.retry,
+        on_failure: step.on_failure,
+        data: step.data,
+        starts_after_s: start,
+        rendered: renderForPlan(step.spec, { ...compiled.context, step: { data: step.data } }),
+      };
+    });
+    return {
+      dry_run: true,
+      book: compiled.book_name,
+      book_version: version.author_version ?? version.hash.slice(0, 12),
+      action: compiled.action,
+      scope: compiled.scope,
+      deployment: compiled.context.deployment?.name ?? null,
+      params: compiled.params,
+      priority: compiled.priority,
+      channel: compiled.channel,
+      locks: compiled.locks,
+      skip_reason: compiled.skip_reason,
+      eta_s: compiled.eta_s,
+      steps,
+    };
+  }
+
+  async list(filter: { deployment?: string; state?: string; book?: string; limit?: number }): Promise<JobView[]> {
+    const where: FindOptionsWhere<JobEntity> = {};
+    if (filter.deployment) where.deployment_id = (await this.inventory.getDeployment(filter.deployment)).id;
+    if (filter.state) {
+      const states = filter.state.split(',');
+      const unknown = states.filter((s) => !JOB_STATES.includes(s as JobState));
+      if (unknown.length) {
+        throw new QuireError(ErrorCode.InvalidInput, `unknown job state '${unknown.join(', ')}' (states: ${JOB_STATES.join(', ')})`, [
+          { field: 'state', message: 'unknown state', value: filter.state },
+        ]);
+      }
+      where.state = In(states as JobState[]);
+    }
+    if (filter.book) where.book_name = filter.book;
+    const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
+    const jobs = await this.dataSource.getRepository(JobEntity).find({ where, order: { date_created: 'DESC' }, take: limit });
+    return jobs.map((job) => jobView(job));
+  }
+
+  async get(id: string): Promise<JobView> {
+    if (!isUuid(id)) throw notFound('job', id);
+    const job = await this.dataSource.getRepository(JobEntity).findOneBy({ id });
+    if (!job) throw notFound('job', id);
+    const steps = await this.dataSource.getRepository(JobStepEntity).find({ where: { job_id: id }, order: { position: 'ASC' } });
+    return jobView(job, steps);
+  }
+
+  private async resolve(request: Omit<TriggerRequest, 'idempotencyKey'>): Promise<{ version: BookVersionEntity; target: DeploymentTarget }> {
+    if (request.scope === 'deployment') {
+      const target = await this.inventory.deploymentTarget(request.target);
+      const version = await this.books.forAction('deployment', request.action, target.deployment.kind);
+      const allowed = version.definition.allowed_from;
+      if (allowed && !allowed.includes(target.deployment.state)) {
+        throw new QuireError(
+          ErrorCode.StateConflict,
+          `action '${request.action}' is not allowed on deployment '${target.deployment.name}' in state '${target.deployment.state}' (allowed from: ${allowed.join(', ')})`,
+          [{ field: 'state', message: `current state '${target.deployment.state}'`, value: target.deployment.state }],
+        );
+      }
+      return { version, target };
+    }
+    const target = request.scope === 'group' ? await this.inventory.groupTarget(request.target) : await this.inventory.clusterTarget(request.target);
+    const record = target.group ?? target.cluster!;
+    const kind = typeof record.vars?.kind === 'string' ? record.vars.kind : undefined;
+    return { version: await this.books.forAction(request.scope, request.action, kind), target };
+  }
+
+  private async compile(version: BookVersionEntity, target: DeploymentTarget, params: unknown, triggeredBy: string): Promise<CompiledJob> {
+    const rows = await this.dataSource.getRepository(StepDurationEntity).findBy({ book_name: version.name });
+    const history = new Map<string, DurationHistory>(rows.map((r) => [r.step_name, { samples: r.samples, mean: r.mean, recent: r.recent }]));
+    return compileJob({
+      bookVersion: version,
+      target,
+      params,
+      triggeredBy,
+      history,
+      learnMinSamples: this.config.learnMinSamples,
+      handlers: handlerRegistry,
+    });
+  }
+
+  private async store(compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<TriggerResult> {
+    const events: DeployEvent[] = [];
+    const outcome = await this.dataSource.transaction(async (manager) => {
+      const skipped = compiled.skip_reason !== null;
+      const now = new Date();
+      const { steps, eta_s, ...jobFields } = compiled;
+      const inserted = await manager
+        .createQueryBuilder()
+        .insert()
+        .into(JobEntity)
+        .values({
+          ...jobFields,
+          state: skipped ? 'done' : 'scheduled',
+          idempotency_key: request.idempotencyKey ?? null,
+          request_hash: requestHash,
+          parent_job_id: request.parentJobId ?? null,
+          date_scheduled: now,
+          date_done: skipped ? now : null,
+        } as never)
+        .orIgnore()
+        .returning(['id'])
+        .execute();
+      if (inserted.raw.length === 0) return { existing: await this.findDuplicate(manager, compiled, request, requestHash) };
+      await manager.insert(
+        JobStepEntity,
+        steps.map((s) => ({ ...s, job_id: compiled.id })),
+      );
+      const target = { job_id: compiled.id, deployment_id: compiled.deployment_id, group_id: compiled.group_id, cluster_id: compiled.cluster_id };
+      events.push(
+        await this.events.record(manager, {
+          type: 'job',
+          ...target,
+          state: skipped ? 'done' : 'scheduled',
+          progress: { done_steps: skipped ? steps.length : 0, total_steps: steps.length, eta_s },
+          data: { action: compiled.action, book: compiled.book_name, ...(skipped ? { skip_reason: compiled.skip_reason } : {}) },
+        }),
+      );
+      return { existing: null };
+    });
+    if (outcome.existing) return { job: outcome.existing, created: false };
+    this.events.publish(events);
+    return { job: await this.get(compiled.id), created: true };
+  }
+
+  /** The insert hit a unique index: the same Idempotency-Key, or `unique` found a live job. */
+  private async findDuplicate(manager: EntityManager, compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<JobView> {
+    const repo = manager.getRepository(JobEntity);
+    if (request.idempotencyKey) {
+      const byKey = await repo.findOneBy({ idempotency_key: request.idempotencyKey });
+      if (byKey) {
+        if (byKey.request_hash !== requestHash) throw idempotencyConflict(request.idempotencyKey);
+        return this.get(byKey.id);
+      }
+    }
+    const live = await repo.findOneBy({ dedupe_key: compiled.dedupe_key!, state: In(['draft', 'scheduled', 'running']) });
+    if (!live) throw new QuireError(ErrorCode.Conflict, 'the job could not be stored: a concurrent change; try again');
+    return this.get(live.id);
+  }
+
+  private async replayIdempotent(key: string, requestHash: string): Promise<JobView | null> {
+    const job = await this.dataSource.getRepository(JobEntity).findOneBy({ idempotency_key: key });
+    if (!job) return null;
+    if (job.request_hash !== requestHash) throw idempotencyConflict(key);
+    return this.get(job.id);
+  }
+}
+
+function idempotencyConflict(key: string): QuireError {
+  return new QuireError(ErrorCode.IdempotencyConflict, `Idempotency-Key '${key}' was already used for a different request`);
+}
+
+function hashRequest(request: TriggerRequest): string {
+  const canonical = JSON.stringify([request.scope, request.target, request.action, request.params ?? {}]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** Step fields rendered for a dry run; those that need run-time values say so instead. */
+function renderForPlan(spec: CompiledJob['steps'][number]['spec'], context: Parameters<typeof templates.render>[1]) {
+  const rendered: Record<string, unknown> = {};
+  for (const field of runTimeFields(spec)) {
+    const key = field.path.join('.');
+    try {
+      rendered[key] = templates.render(field.source, context, field.mode);
+    } catch (error) {
+      rendered[key] = `${field.source}  (rendered at run time: ${(error as Error).message})`;
+    }
+  }
+  return rendered;
+}

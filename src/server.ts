@@ -1,0 +1,67 @@
+// Boots the service: database (migrated), books and inventory loaded, the first admin token,
+// then the HTTP API. `quire serve` and the end-to-end tests start it the same way.
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger, type LogLevel } from '@nestjs/common';
+import { AppModule } from './app.module.js';
+import type { QuireConfig } from './config/config.js';
+import { openDatabase, type Database } from './db/database.js';
+import { BooksService } from './books/books.service.js';
+import { TokensService } from './api/tokens.service.js';
+import { formatProblem } from './books/book-validator.js';
+
+export interface RunningServer {
+  app: NestExpressApplication;
+  database: Database;
+  url: string;
+  close(): Promise<void>;
+}
+
+const LEVELS: Record<QuireConfig['logLevel'], LogLevel[]> = {
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  log: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+};
+
+export async function startServer(config: QuireConfig): Promise<RunningServer> {
+  const logger = new Logger('Quire');
+  const database = await openDatabase(config);
+  logger.log(database.embedded ? `embedded database in ${config.dataDir}` : 'PostgreSQL from DATABASE_URL');
+  let app: NestExpressApplication | undefined;
+  try {
+    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, database.dataSource), {
+      logger: LEVELS[config.logLevel],
+    });
+    // Books arrive as YAML text on /api/books/validate.
+    app.useBodyParser('json', { limit: '2mb' });
+    app.useBodyParser('text', { type: ['text/*', 'application/yaml', 'application/x-yaml'], limit: '2mb' });
+
+    const reload = await app.get(BooksService).reload();
+    for (const problem of reload.problems) logger.warn(formatProblem(problem));
+    logger.log(
+      `books: ${reload.books} loaded from ${config.booksDir} (${reload.created.length} new versions)` +
+        (reload.inventory ? `; inventory: ${reload.inventory.created} created, ${reload.inventory.updated} updated` : ''),
+    );
+    await app.get(TokensService).ensureAdminToken(config.dataDir);
+
+    await app.listen(config.port, config.host);
+    const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    logger.log(`listening on ${url}`);
+    const running = app;
+    return {
+      app: running,
+      database,
+      url,
+      async close() {
+        await running.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await database.close();
+    throw error;
+  }
+}
