@@ -15,6 +15,10 @@ import { BooksController } from './api/books.controller.js';
 import { ActionsController } from './api/actions.controller.js';
 import { JobsController } from './api/jobs.controller.js';
 import { InventoryController } from './api/inventory.controller.js';
+import { EngineService, ENGINE_ENABLED } from './engine/engine.service.js';
+import { JobStore } from './engine/job-store.js';
+import { PUBSUB } from './db/pubsub.provider.js';
+import type { PubSub } from './db/pubsub.js';
 
 /** The opened database, shared by every module. */
 @Global()
@@ -25,9 +29,15 @@ class DatabaseModule {
   }
 }
 
+export interface AppOptions {
+  pubsub: PubSub;
+  /** run a worker on this node (`quire serve` and `quire worker` do) */
+  engine: boolean;
+}
+
 @Module({})
 export class AppModule {
-  static forRoot(config: QuireConfig, dataSource: DataSource): DynamicModule {
+  static forRoot(config: QuireConfig, dataSource: DataSource, options: AppOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource)],
@@ -38,6 +48,10 @@ export class AppModule {
         JobsService,
         EventsService,
         TokensService,
+        EngineService,
+        { provide: JobStore, useFactory: (ds: DataSource, events: EventsService) => new JobStore(ds, events), inject: [DataSource, EventsService] },
+        { provide: PUBSUB, useValue: options.pubsub },
+        { provide: ENGINE_ENABLED, useValue: options.engine },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],

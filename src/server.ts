@@ -9,7 +9,8 @@ import type { QuireConfig } from './config/config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { BooksService } from './books/books.service.js';
 import { TokensService } from './api/tokens.service.js';
-import { formatProblem } from './books/book-validator.js';
+import { formatProblem } from './books/problem.js';
+import { LocalPubSub, PostgresPubSub, type PubSub } from './db/pubsub.js';
 
 export interface RunningServer {
   app: NestExpressApplication;
@@ -25,15 +26,24 @@ const LEVELS: Record<QuireConfig['logLevel'], LogLevel[]> = {
   debug: ['fatal', 'error', 'warn', 'log', 'debug'],
 };
 
-export async function startServer(config: QuireConfig): Promise<RunningServer> {
+async function openPubSub(database: Database): Promise<PubSub> {
+  if (database.embedded) return new LocalPubSub();
+  const pubsub = new PostgresPubSub(database.url, database.dataSource);
+  await pubsub.start();
+  return pubsub;
+}
+
+export async function startServer(config: QuireConfig, options: { engine?: boolean } = {}): Promise<RunningServer> {
   const logger = new Logger('Quire');
   const database = await openDatabase(config);
   logger.log(database.embedded ? `embedded database in ${config.dataDir}` : 'PostgreSQL from DATABASE_URL');
+  const pubsub = await openPubSub(database);
   let app: NestExpressApplication | undefined;
   try {
-    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, database.dataSource), {
-      logger: LEVELS[config.logLevel],
-    });
+    app = await NestFactory.create<NestExpressApplication>(
+      AppModule.forRoot(config, database.dataSource, { pubsub, engine: options.engine ?? true }),
+      { logger: LEVELS[config.logLevel] },
+    );
     // Books arrive as YAML text on /api/books/validate.
     app.useBodyParser('json', { limit: '2mb' });
     app.useBodyParser('text', { type: ['text/*', 'application/yaml', 'application/x-yaml'], limit: '2mb' });
@@ -56,12 +66,31 @@ export async function startServer(config: QuireConfig): Promise<RunningServer> {
       url,
       async close() {
         await running.close();
+        await pubsub.close();
         await database.close();
       },
     };
   } catch (error) {
     await app?.close().catch(() => undefined);
+    await pubsub.close();
     await database.close();
     throw error;
   }
+}
+
+/** `quire worker`: the engine alone, no HTTP. */
+export async function startWorker(config: QuireConfig): Promise<{ close(): Promise<void> }> {
+  const database = await openDatabase(config);
+  const pubsub = await openPubSub(database);
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, database.dataSource, { pubsub, engine: true }), {
+    logger: LEVELS[config.logLevel],
+  });
+  await app.init();
+  return {
+    async close() {
+      await app.close();
+      await pubsub.close();
+      await database.close();
+    },
+  };
 }

@@ -5,7 +5,7 @@ import { RequireRole } from './auth.decorators.js';
 import { CurrentPrincipal, describePrincipal } from './principal.decorator.js';
 import type { Principal } from './tokens.service.js';
 import { checkInput } from '../common/input.js';
-import { formatProblem } from '../books/book-validator.js';
+import { formatProblem } from '../books/problem.js';
 import type { BookVersionEntity } from '../books/book-version.entity.js';
 
 const PLAN_BODY = {

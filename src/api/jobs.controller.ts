@@ -1,6 +1,10 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { JobsService } from '../jobs/jobs.service.js';
 import { checkInput } from '../common/input.js';
+import { RequireRole } from './auth.decorators.js';
+import { CurrentPrincipal, describePrincipal } from './principal.decorator.js';
+import type { Principal } from './tokens.service.js';
 
 const LIST_QUERY = {
   type: 'object',
@@ -12,6 +16,8 @@ const LIST_QUERY = {
   },
   additionalProperties: false,
 };
+
+const NOTE_BODY = { type: 'object', properties: { note: { type: 'string', maxLength: 2000 } }, additionalProperties: false };
 
 @Controller('api/jobs')
 export class JobsController {
@@ -26,5 +32,37 @@ export class JobsController {
   @Get(':id')
   async get(@Param('id') id: string) {
     return { job: await this.jobs.get(id) };
+  }
+
+  /** 200 when the job ended at once, 202 when its worker was asked to stop it. */
+  @Post(':id/cancel')
+  @RequireRole('operator')
+  async cancel(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
+    const { job, immediate } = await this.jobs.cancel(id, describePrincipal(principal));
+    res.status(immediate ? 200 : 202);
+    return { job };
+  }
+
+  @Post(':id/resume')
+  @RequireRole('operator')
+  @HttpCode(202)
+  async resume(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
+    return { job: await this.jobs.resume(id, describePrincipal(principal)) };
+  }
+
+  @Post(':id/steps/:step/ack')
+  @RequireRole('operator')
+  @HttpCode(200)
+  async ack(@Param('id') id: string, @Param('step') step: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal) {
+    const { note } = checkInput<{ note?: string }>(NOTE_BODY, body ?? {});
+    return { job: await this.jobs.resolveManual(id, step, 'ack', describePrincipal(principal), note) };
+  }
+
+  @Post(':id/steps/:step/reject')
+  @RequireRole('operator')
+  @HttpCode(200)
+  async reject(@Param('id') id: string, @Param('step') step: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal) {
+    const { note } = checkInput<{ note?: string }>(NOTE_BODY, body ?? {});
+    return { job: await this.jobs.resolveManual(id, step, 'reject', describePrincipal(principal), note) };
   }
 }

@@ -111,3 +111,27 @@ export interface BookProblem {
   message: string;
   severity: 'error' | 'warning';
 }
+
+/** What the validator needs to know about the running engine. */
+export interface ValidationContext {
+  /** names of registered handlers (`handler:` and `serialize_handler:` must be one of them) */
+  handlers: ReadonlySet<string>;
+}
+
+/** A step's effective timing, retry and failure policy, after `defaults` and built-in defaults. */
+export interface StepPolicy {
+  estimated_duration_s: number;
+  /** `estimated_duration_over_stop` */
+  multiplier: number;
+  /** estimated_duration_s × multiplier */
+  timeout_s: number;
+  retry: {
+    max_attempts: number;
+    delay_s: number;
+    max_delay_s: number;
+    backoff: 'exponential' | 'fixed';
+    retry_on_exit_codes: number[];
+    retry_on_timeout: boolean;
+  };
+  on_failure: OnFailure;
+}

@@ -60,7 +60,7 @@ export class BooksService {
         }
         await repo.update({ name: entry.book.name, is_current: true }, { is_current: false });
         if (existing) await repo.update({ id: existing.id }, { is_current: true, file, source });
-        else await repo.insert(this.versionRow(entry.book, entry.hash, file, source));
+        else await repo.insert(this.versionRow(entry.book, entry.hash, file, source) as never);
         result.created.push(entry.book.name);
       }
       // A book whose file is gone is retired; one whose file is broken keeps its last good version.

@@ -2,7 +2,7 @@
 // pathological file (`[[[[...` 100,000 deep: 200 KB) would exhaust the stack; the library
 // catches that, but only after ~0.5 s, with a message that helps nobody. We refuse such files
 // before composing, from the lexer's token stream, which is flat and streams: the scan stops
-// at the first token past the limit, so a 1 MiB bracket bomb costs microseconds.
+// at the first token past the limit, so a 100,000-deep bracket bomb is refused in ~3 ms.
 import { CST, Lexer } from 'yaml';
 
 export interface DepthHit {

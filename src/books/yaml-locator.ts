@@ -91,6 +91,11 @@ export class YamlLocator {
     return this.at(node.range[0]);
   }
 
+  /** Position of a character offset in the source. */
+  offsetPosition(offset: number): SourcePosition {
+    return this.at(offset);
+  }
+
   private at(offset: number): SourcePosition {
     const { line, col } = this.lineCounter.linePos(offset);
     return { line, col };

@@ -2,11 +2,11 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/config.js';
-import { startServer } from '../server.js';
+import { startServer, startWorker } from '../server.js';
 import { openDatabase, runMigrations } from '../db/database.js';
 import { pendingSchemaDrift } from '../db/data-source.js';
-import { validatePaths, } from '../books/book-loader.js';
-import { formatProblem } from '../books/book-validator.js';
+import { validatePaths } from '../books/book-loader.js';
+import { formatProblem } from '../books/problem.js';
 import { validationContext } from '../books/books.service.js';
 import { ApiClient } from './api-client.js';
 import { parseParamArgs } from './params.js';
@@ -22,6 +22,19 @@ program
     const server = await startServer(loadConfig());
     const stop = async () => {
       await server.close();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void stop());
+    process.once('SIGINT', () => void stop());
+  });
+
+program
+  .command('worker')
+  .description('run only the engine: claim and run jobs from the shared database')
+  .action(async () => {
+    const worker = await startWorker(loadConfig());
+    const stop = async () => {
+      await worker.close();
       process.exit(0);
     };
     process.once('SIGTERM', () => void stop());
@@ -54,7 +67,8 @@ program
   .description('check books (files or directories); prints file:line:col: message per problem')
   .argument('<paths...>')
   .action(async (paths: string[]) => {
-    const { files, problems } = await validatePaths(paths, validationContext());
+    const { books, inventories, problems } = await validatePaths(paths, validationContext());
+    const files = new Set([...books.map((b) => b.file), ...inventories.map((i) => i.file), ...problems.map((p) => p.file)]).size;
     for (const problem of problems) console.log(formatProblem(problem));
     const errors = problems.filter((p) => p.severity === 'error').length;
     const warnings = problems.length - errors;

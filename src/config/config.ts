@@ -13,6 +13,17 @@ export interface QuireConfig {
   logLevel: 'error' | 'warn' | 'log' | 'debug';
   allowedOrigins: string[];
   workerId: string;
+  engine: EngineConfig;
+}
+
+export interface EngineConfig {
+  /** jobs one node runs at once */
+  concurrency: number;
+  leaseSeconds: number;
+  heartbeatSeconds: number;
+  pollMs: number;
+  shutdownGraceSeconds: number;
+  outputFlushMs: number;
 }
 
 export class ConfigError extends Error {
@@ -82,6 +93,14 @@ export function loadConfig(env: Env = process.env): QuireConfig {
     learnMinSamples: integer(env, 'QUIRE_LEARN_MIN_SAMPLES', 3, 1, 1_000_000),
     logLevel: logLevel as QuireConfig['logLevel'],
     allowedOrigins: (env.QUIRE_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
-    workerId: env.QUIRE_WORKER_ID || `${process.pid}@${env.HOSTNAME ?? 'localhost'}`,
+    workerId: env.QUIRE_WORKER_ID || `${env.HOSTNAME ?? 'node'}:${process.pid}`,
+    engine: {
+      concurrency: integer(env, 'QUIRE_WORKER_CONCURRENCY', 8, 1, 1000),
+      leaseSeconds: integer(env, 'QUIRE_LEASE_SECONDS', 15, 3, 3600),
+      heartbeatSeconds: integer(env, 'QUIRE_HEARTBEAT_SECONDS', 1, 1, 60),
+      pollMs: integer(env, 'QUIRE_POLL_MS', 1000, 50, 60_000),
+      shutdownGraceSeconds: integer(env, 'QUIRE_SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),
+      outputFlushMs: integer(env, 'QUIRE_OUTPUT_FLUSH_MS', 100, 50, 10_000),
+    },
   };
 }

@@ -3,7 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { ClusterEntity } from './cluster.entity.js';
 import { GroupEntity } from './group.entity.js';
 import { DeploymentEntity } from './deployment.entity.js';
-import type { Inventory } from './inventory.types.js';
+import type { Inventory } from '../books/inventory.types.js';
 import { ErrorCode, QuireError, notFound } from '../common/errors.js';
 import { isUuid } from '../common/input.js';
 import { ACTIVE_JOB_STATES } from '../jobs/job-state.js';
@@ -184,9 +184,6 @@ export class InventoryService {
     await this.dataSource.transaction(async (manager) => {
       for (const c of inventory.clusters ?? []) {
         const cluster = await this.upsert(manager, ClusterEntity, { name: c.name }, { vars: c.vars ?? {} }, counts);
-        for (const d of c.deployments ?? []) {
-          await this.upsert(manager, DeploymentEntity, { name: d.name }, { kind: d.kind, vars: d.vars ?? {}, cluster_id: cluster.id, group_id: null }, counts);
-        }
         for (const g of c.groups ?? []) {
           const group = await this.upsert(manager, GroupEntity, { cluster_id: cluster.id, name: g.name }, { vars: g.vars ?? {} }, counts);
           for (const d of g.deployments ?? []) {
@@ -215,7 +212,7 @@ export class InventoryService {
     const existing = await repo.findOneBy(key as never);
     if (!existing) {
       counts.created++;
-      return repo.save({ ...key, ...fields } as never);
+      return (await repo.save({ ...key, ...fields } as never)) as unknown as T;
     }
     const changed = Object.entries(fields).some(([k, v]) => JSON.stringify((existing as Record<string, unknown>)[k]) !== JSON.stringify(v));
     if (!changed) return existing;

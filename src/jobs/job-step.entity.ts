@@ -39,7 +39,10 @@ export class JobStepEntity {
   /** the frozen `serialize` result, `step.data` in templates */
   @JsonColumn({ default: {} }) data!: Record<string, unknown>;
   @Column({ type: 'text', default: 'pending' }) state!: StepState;
+  /** attempts started, shown to people */
   @Column({ type: 'integer', default: 0 }) attempt!: number;
+  /** attempts cut short by a lost worker or a shutdown: they do not use up `max_attempts` */
+  @Column({ type: 'integer', default: 0 }) interruptions!: number;
   @JsonColumn() retry!: RetryPolicy;
   @Column({ type: 'text', default: 'fail' }) on_failure!: OnFailure;
   /** seconds; the learned average when the history had enough samples */

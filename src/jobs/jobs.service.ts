@@ -20,6 +20,10 @@ import { handlerRegistry } from '../steps/demo.handlers.js';
 import type { BookVersionEntity } from '../books/book-version.entity.js';
 import { templates } from '../templates/template-engine.js';
 import { runTimeFields } from '../books/templated-fields.js';
+import { CHANNELS, type PubSub } from '../db/pubsub.js';
+import { PUBSUB } from '../db/pubsub.provider.js';
+import { JobStore } from '../engine/job-store.js';
+import { FINAL_JOB_STATES, stepStatesLeadingTo } from './job-state.js';
 
 export type Scope = 'deployment' | 'group' | 'cluster';
 
@@ -31,6 +35,8 @@ export interface TriggerRequest {
   triggeredBy: string;
   idempotencyKey?: string;
   parentJobId?: string;
+  /** a chained trigger's `delay`: the job may not start before it passes */
+  delaySeconds?: number;
 }
 
 export interface TriggerResult {
@@ -47,6 +53,8 @@ export class JobsService {
     private readonly inventory: InventoryService,
     private readonly events: EventsService,
     @Inject(QUIRE_CONFIG) private readonly config: QuireConfig,
+    @Inject(PUBSUB) private readonly pubsub: PubSub,
+    private readonly store: JobStore,
   ) {}
 
   /** Compiles the book for the target and stores the job snapshot in one transaction. */
@@ -58,7 +66,9 @@ export class JobsService {
     }
     const { version, target } = await this.resolve(request);
     const compiled = await this.compile(version, target, request.params, request.triggeredBy);
-    const stored = await this.store(compiled, request, requestHash);
+    const stored = await this.storeJob(compiled, request, requestHash);
+    // Wake the workers of every node; their poll finds the job anyway if this is lost.
+    if (stored.created) await this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
     return stored;
   }
 
@@ -130,6 +140,109 @@ export class JobsService {
     return jobView(job, steps);
   }
 
+  /**
+   * Cancels a job. One that no worker holds (scheduled, or waiting for a person) ends at once;
+   * a running one is flagged, and its worker, on whichever node, stops the step's whole process
+   * tree at its next heartbeat (about a second).
+   */
+  async cancel(id: string, by: string): Promise<{ job: JobView; immediate: boolean }> {
+    const job = await this.lockedJob(id);
+    if (FINAL_JOB_STATES.includes(job.state)) {
+      throw new QuireError(ErrorCode.StateConflict, `job ${id} already ended '${job.state}'; nothing to cancel`);
+    }
+    const immediate = await this.store.write(async (manager, emit) => {
+      const [row] = (await manager.query(`SELECT * FROM jobs WHERE id = $1 FOR UPDATE`, [id])) as JobEntity[];
+      if (!row || FINAL_JOB_STATES.includes(row.state)) return true;
+      if (row.state === 'running' && row.lease_token) {
+        await manager.query(`UPDATE jobs SET cancel_requested = true WHERE id = $1`, [id]);
+        return false;
+      }
+      await manager.query(`UPDATE job_steps SET state = 'cancel', date_finished = now() WHERE job_id = $1 AND state IN ('waiting', 'retrying', 'running')`, [id]);
+      await this.store.finishJobIn(manager, emit, row, 'cancel', `cancelled by ${by}`);
+      return true;
+    });
+    if (!immediate) await this.pubsub.publish(CHANNELS.cancel, id).catch(() => undefined);
+    return { job: await this.get(id), immediate };
+  }
+
+  /** Runs an `error` or `cancel` job again from its failed step; steps already done stay done. */
+  async resume(id: string, by: string): Promise<JobView> {
+    const job = await this.lockedJob(id);
+    if (job.state !== 'error' && job.state !== 'cancel') {
+      throw new QuireError(ErrorCode.StateConflict, `only a job that ended 'error' or 'cancel' can be resumed; job ${id} is '${job.state}'`);
+    }
+    try {
+      await this.store.write(async (manager, emit) => {
+        const steps = (await manager.query(`SELECT id, position, state FROM job_steps WHERE job_id = $1 ORDER BY position`, [id])) as JobStepEntity[];
+        const from = steps.find((s) => s.state === 'error' || s.state === 'cancel')?.position ?? steps.find((s) => s.state !== 'done')?.position;
+        if (from !== undefined) {
+          await manager.query(
+            `UPDATE job_steps SET state = 'pending', attempt = 0, interruptions = 0, error = NULL, date_started = NULL, date_finished = NULL, duration = NULL
+             WHERE job_id = $1 AND position >= $2 AND state = ANY($3)`,
+            [id, from, stepStatesLeadingTo('pending').filter((s) => s !== 'running' && s !== 'retrying')],
+          );
+        }
+        const updated = await manager.query(
+          `UPDATE jobs SET state = 'scheduled', run_at = now(), error = NULL, date_done = NULL, cancel_requested = false, date_scheduled = now()
+           WHERE id = $1 AND state IN ('error', 'cancel') RETURNING id`,
+          [id],
+        );
+        if (!firstRows(updated).length) throw new QuireError(ErrorCode.StateConflict, `job ${id} changed meanwhile; try again`);
+        await emit({ type: 'job', job_id: id, deployment_id: job.deployment_id, group_id: job.group_id, cluster_id: job.cluster_id, state: 'scheduled', data: { resumed_by: by } });
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') {
+        throw new QuireError(ErrorCode.Conflict, `another job of book '${job.book_name}' is already live on this target; resume it after that one ends`);
+      }
+      throw error;
+    }
+    await this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
+    return this.get(id);
+  }
+
+  /** A person acknowledges (or rejects) a `manual` step that waits for them. */
+  async resolveManual(id: string, stepRef: string, outcome: 'ack' | 'reject', by: string, note?: string): Promise<JobView> {
+    const job = await this.lockedJob(id);
+    await this.store.write(async (manager, emit) => {
+      const [step] = (await manager.query(
+        `SELECT * FROM job_steps WHERE job_id = $1 AND (name = $2 OR id::text = $2) FOR UPDATE`,
+        [id, stepRef],
+      )) as JobStepEntity[];
+      if (!step) throw notFound('step', stepRef);
+      if (step.state !== 'waiting') {
+        throw new QuireError(ErrorCode.StateConflict, `step '${step.name}' is '${step.state}', not waiting for a person`);
+      }
+      const resolution = { by, note, at: new Date().toISOString(), outcome };
+      const message = `rejected by ${by}${note ? `: ${note}` : ''}`;
+      const errorEntry = JSON.stringify([{ at: resolution.at, attempt: step.attempt, message }]);
+      await manager.query(
+        outcome === 'ack'
+          ? `UPDATE job_steps SET state = 'done', resolution = $2, date_finished = now(), duration = EXTRACT(EPOCH FROM (now() - date_started)) WHERE id = $1`
+          : `UPDATE job_steps SET state = 'error', resolution = $2, date_finished = now(), duration = EXTRACT(EPOCH FROM (now() - date_started)), error = $3, errors = errors || $4::jsonb WHERE id = $1`,
+        outcome === 'ack' ? [step.id, JSON.stringify(resolution)] : [step.id, JSON.stringify(resolution), message, errorEntry],
+      );
+      // The job goes back to the queue; a worker continues after this step.
+      await manager.query(`UPDATE jobs SET state = 'scheduled', run_at = now() WHERE id = $1 AND state = 'running'`, [id]);
+      const target = { job_id: id, deployment_id: job.deployment_id, group_id: job.group_id, cluster_id: job.cluster_id };
+      await emit({ type: 'step', ...target, step_id: step.id, step_name: step.name, state: outcome === 'ack' ? 'done' : 'error', data: { resolution } });
+      await emit({ type: 'job', ...target, state: 'scheduled' });
+    });
+    await this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
+    return this.get(id);
+  }
+
+  private async lockedJob(id: string): Promise<JobEntity> {
+    if (!isUuid(id)) throw notFound('job', id);
+    const job = await this.dataSource.getRepository(JobEntity).findOneBy({ id });
+    if (!job) throw notFound('job', id);
+    return job;
+  }
+
+  /** The state of a job: what a waiting `trigger` step polls. */
+  async state(id: string): Promise<string> {
+    return (await this.lockedJob(id)).state;
+  }
+
   private async resolve(request: Omit<TriggerRequest, 'idempotencyKey'>): Promise<{ version: BookVersionEntity; target: DeploymentTarget }> {
     if (request.scope === 'deployment') {
       const target = await this.inventory.deploymentTarget(request.target);
@@ -164,7 +277,7 @@ export class JobsService {
     });
   }
 
-  private async store(compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<TriggerResult> {
+  private async storeJob(compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<TriggerResult> {
     const events: DeployEvent[] = [];
     const outcome = await this.dataSource.transaction(async (manager) => {
       const skipped = compiled.skip_reason !== null;
@@ -181,6 +294,7 @@ export class JobsService {
           request_hash: requestHash,
           parent_job_id: request.parentJobId ?? null,
           date_scheduled: now,
+          run_at: request.delaySeconds ? new Date(now.getTime() + request.delaySeconds * 1000) : now,
           date_done: skipped ? now : null,
         } as never)
         .orIgnore()
@@ -189,7 +303,7 @@ export class JobsService {
       if (inserted.raw.length === 0) return { existing: await this.findDuplicate(manager, compiled, request, requestHash) };
       await manager.insert(
         JobStepEntity,
-        steps.map((s) => ({ ...s, job_id: compiled.id })),
+        steps.map((s) => ({ ...s, job_id: compiled.id })) as never,
       );
       const target = { job_id: compiled.id, deployment_id: compiled.deployment_id, group_id: compiled.group_id, cluster_id: compiled.cluster_id };
       events.push(
@@ -229,6 +343,10 @@ export class JobsService {
     if (job.request_hash !== requestHash) throw idempotencyConflict(key);
     return this.get(job.id);
   }
+}
+
+function firstRows(result: unknown): unknown[] {
+  return Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) ? (result[0] as unknown[]) : (result as unknown[]);
 }
 
 function idempotencyConflict(key: string): QuireError {

@@ -1,0 +1,222 @@
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import type { BookProblem } from './book.types.js';
+import { packageRoot } from './book-schema.js';
+import { formatProblem, validateBookSet, validateBookSource } from './book-validator.js';
+
+const ctx = { handlers: new Set(['demo.plan-layout', 'demo.render-config', 'demo.verify']) };
+const FIXTURES = join(packageRoot(), 'test', 'fixtures', 'books');
+const KIT = '/work/shared/contract';
+
+const bookFiles = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.book.yaml'))
+        .sort()
+    : [];
+const errorsOf = (problems: BookProblem[]) => problems.filter((p) => p.severity === 'error');
+const show = (problems: BookProblem[]) => problems.map(formatProblem).join('\n');
+
+/** `# expect: text ; text ; line N` → the texts and the line. */
+function expectation(source: string): { texts: string[]; line?: number } {
+  const parts = (source.split('\n')[0] ?? '')
+    .replace(/^# expect:\s*/, '')
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const line = parts.map((p) => /^line (\d+)$/.exec(p)).find(Boolean);
+  return { texts: parts.filter((p) => !/^line \d+$/.test(p)), line: line ? Number(line[1]) : undefined };
+}
+
+describe('valid books', () => {
+  const valid = [
+    ...bookFiles(join(FIXTURES, 'valid')).map((f) => join(FIXTURES, 'valid', f)),
+    ...bookFiles(join(KIT, 'books')).map((f) => join(KIT, 'books', f)),
+  ];
+
+  it.each(valid)('%s validates with no problem', (path) => {
+    const result = validateBookSource(path, readFileSync(path, 'utf8'), ctx);
+    expect(show(result.problems)).toBe('');
+    expect(result.book).toBeDefined();
+    expect(result.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('has the fixtures the suite relies on', () => {
+    expect(valid.length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('invalid books', () => {
+  const dir = join(FIXTURES, 'invalid');
+  const files = bookFiles(dir);
+
+  it('has at least 20 of them', () => {
+    expect(files.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(files)('%s fails with the expected message on the expected line', (file) => {
+    const source = readFileSync(join(dir, file), 'utf8');
+    const { texts, line } = expectation(source);
+    const result = validateBookSource(file, source, ctx);
+    const errors = errorsOf(result.problems);
+    expect(result.book).toBeUndefined();
+    expect(errors.length).toBeGreaterThan(0);
+    const matching = errors.filter(
+      (p) => texts.every((t) => p.message.toLowerCase().includes(t.toLowerCase())) && (line === undefined || p.line === line),
+    );
+    if (matching.length === 0) throw new Error(`expected [${texts.join(', ')}] on line ${line}, got:\n${show(errors)}`);
+    expect(formatProblem(matching[0]!)).toMatch(new RegExp(`^${file.replace(/\./g, '\\.')}:${line ?? '\\d+'}:\\d+: `));
+  });
+});
+
+const book = (name: string, extra = '') =>
+  `name: ${name}\nkind: demo\naction: ${name}\n${extra}steps:\n  - name: a\n    kind: shell\n    run: "true"\n`;
+
+describe('validateBookSource', () => {
+  it('reports every problem at once, in file order', () => {
+    const source = [
+      'name: many', //                  1
+      'kind: demo', //                  2
+      'action: many', //                3
+      'priority: 9', //                 4
+      'colour: blue', //                5
+      'steps:', //                      6
+      '  - name: a', //                 7
+      '    kind: shell', //             8
+      '    run: "true"', //             9
+      '    on_failure: maybe', //       10
+      '  - name: a', //                 11
+      '    kind: handler', //           12
+      '    handler: nope', //           13
+      '  - name: c', //                 14
+      '    run: "echo {{steps.z.output.x}}"', // 15
+      '',
+    ].join('\n');
+    const problems = validateBookSource('b.book.yaml', source, ctx).problems;
+    expect(problems.map(formatProblem)).toEqual([
+      'b.book.yaml:4:11: priority must be <= 4 (got 9)',
+      "b.book.yaml:5:1: unknown key 'colour'",
+      "b.book.yaml:10:17: steps[0].on_failure must be one of fail, continue, ignore (got 'maybe')",
+      "b.book.yaml:11:11: duplicate step name 'a' (also steps[0]): step names must be unique",
+      "b.book.yaml:13:14: steps[1].handler: unknown handler 'nope' (registered: demo.plan-layout, demo.render-config, demo.verify)",
+      "b.book.yaml:14:5: step 'c' (steps[2]) is missing 'kind' (one of shell, http, wait, handler, trigger, manual)",
+      // the step's kind is missing, but its template can still be checked
+      'b.book.yaml:15:16: steps[2].run: steps.z does not exist (steps: a, c)',
+    ]);
+    expect(problems[0]).toMatchObject({ field: 'priority', severity: 'error' });
+    expect(problems[2]).toMatchObject({ field: 'steps[0].on_failure' });
+  });
+
+  it('points at the exact reference inside a template', () => {
+    const source = book('refs').replace('run: "true"', 'run: "echo {{params.a}} {{nope.x}}"');
+    const [p] = validateBookSource('r.book.yaml', source, ctx).problems;
+    expect(p).toMatchObject({ line: 7, col: 29, field: 'steps[0].run' });
+    expect(p?.message).toMatch(/unknown template root 'nope'/);
+  });
+
+  it('checks step references against the order of steps', () => {
+    const source = [
+      'name: order\nkind: demo\naction: order\nsteps:',
+      '  - name: one\n    kind: shell\n    run: "echo ::output x=1"',
+      '  - name: two\n    kind: shell\n    run: "echo {{steps.one.output.x}} {{steps.one.status}}"',
+      '',
+    ].join('\n');
+    const problems = validateBookSource('o.book.yaml', source, ctx).problems;
+    expect(problems.map((p) => p.message)).toEqual(['steps[1].run: steps.one.status does not exist: use steps.one.output.<key>']);
+  });
+
+  it('keeps the hash across comment and layout changes, and changes it with the content', () => {
+    const a = validateBookSource('a', book('h'), ctx).hash;
+    const b = validateBookSource('a', `# a comment\n${book('h').replace('run: "true"', "run: 'true'   # same")}`, ctx).hash;
+    const c = validateBookSource('a', book('h').replace('"true"', '"false"'), ctx).hash;
+    expect(a).toBeDefined();
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+  });
+
+  it('returns the book with warnings, prefixed in the printed form', () => {
+    const result = validateBookSource('w.book.yaml', book('warned', 'lock: deployment\n'), ctx);
+    expect(result.book?.name).toBe('warned');
+    expect(result.problems.map(formatProblem)).toEqual([
+      "w.book.yaml:4:7: warning: lock 'deployment' adds nothing: every job already holds its deployment's lock",
+    ]);
+  });
+
+  it('leaves a misshapen part to phase 1 alone', () => {
+    const source = book('shape').replace('run: "true"', 'run: ["echo", "{{nope}}"]');
+    expect(validateBookSource('s', source, ctx).problems.map((p) => p.message)).toEqual([
+      'steps[0].run must be a string (got ["echo","{{nope}}"])',
+    ]);
+  });
+});
+
+describe('validateBookSet', () => {
+  it('reports a duplicate name and a duplicate (kind, action) in both files, and returns neither', () => {
+    const files = [
+      { file: 'a.book.yaml', source: book('same') },
+      { file: 'b.book.yaml', source: book('same').replace('action: same', 'action: other') },
+      { file: 'c.book.yaml', source: book('third').replace('action: third', 'action: other') },
+      { file: 'd.book.yaml', source: book('fine') },
+    ];
+    const { books, problems } = validateBookSet(files, ctx);
+    expect(books.map((b) => b.file)).toEqual(['d.book.yaml']);
+    expect(problems.map(formatProblem)).toEqual([
+      "a.book.yaml:1:7: duplicate book name 'same': also in b.book.yaml:1",
+      "b.book.yaml:1:7: duplicate book name 'same': also in a.book.yaml:1",
+      "b.book.yaml:3:9: duplicate action 'other' for kind 'demo': also in c.book.yaml:3",
+      "c.book.yaml:3:9: duplicate action 'other' for kind 'demo': also in b.book.yaml:3",
+    ]);
+  });
+
+  it('returns every valid book with its hash', () => {
+    const { books, problems } = validateBookSet(
+      [
+        { file: 'x', source: book('x') },
+        { file: 'y', source: book('y') },
+      ],
+      ctx,
+    );
+    expect(problems).toEqual([]);
+    expect(books.map((b) => [b.book.name, b.hash.length])).toEqual([
+      ['x', 64],
+      ['y', 64],
+    ]);
+  });
+});
+
+describe('robustness', () => {
+  // Every value of a valid book replaced, one at a time, by something of the wrong shape:
+  // validation must report, never throw, and always point inside the file.
+  it('never throws on misshapen values', () => {
+    const source = readFileSync(join(FIXTURES, 'valid', 'postgres-deploy.book.yaml'), 'utf8');
+    const base = parse(source) as unknown;
+    const lines = source.split('\n').length + 2;
+    let runs = 0;
+    for (const path of leafPaths(base, [])) {
+      for (const replacement of [null, 5, '{{', { a: [] }]) {
+        const broken = stringify(replaceAt(base, path, replacement));
+        const { problems } = validateBookSource('f.book.yaml', broken, ctx);
+        for (const p of problems) expect([p.line >= 1 && p.line <= lines + 20, p.col >= 1]).toEqual([true, true]);
+        runs++;
+      }
+    }
+    expect(runs).toBeGreaterThan(100);
+  });
+});
+
+function leafPaths(value: unknown, path: Array<string | number>): Array<Array<string | number>> {
+  const here = path.length > 0 ? [path] : [];
+  if (Array.isArray(value)) return [...here, ...value.flatMap((v, i) => leafPaths(v, [...path, i]))];
+  if (value !== null && typeof value === 'object')
+    return [...here, ...Object.entries(value).flatMap(([k, v]) => leafPaths(v, [...path, k]))];
+  return here;
+}
+
+function replaceAt(value: unknown, path: Array<string | number>, replacement: unknown): unknown {
+  const [head, ...rest] = path;
+  if (head === undefined) return replacement;
+  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string | number, unknown>;
+  copy[head] = replaceAt(copy[head], rest, replacement);
+  return copy;
+}

@@ -1,0 +1,101 @@
+// Wake-ups and fan-out between nodes. On PostgreSQL: NOTIFY/LISTEN on a dedicated connection
+// that reconnects by itself. On the embedded PGlite, NOTIFY does not cross connections
+// (DESIGN.md), so one process is the whole system and an in-process emitter does the job.
+// Either way, pollers back it up: a lost notification delays work, it never loses it.
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import { Logger } from '@nestjs/common';
+
+export const CHANNELS = { jobs: 'quire_jobs', events: 'quire_events', cancel: 'quire_cancel' } as const;
+export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
+
+export interface PubSub {
+  publish(channel: Channel, payload?: string): Promise<void>;
+  subscribe(channel: Channel, listener: (payload: string) => void): () => void;
+  close(): Promise<void>;
+}
+
+export class LocalPubSub implements PubSub {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+
+  async publish(channel: Channel, payload = ''): Promise<void> {
+    // Asynchronous like a real notification: listeners never run inside the publisher's call.
+    setImmediate(() => this.emitter.emit(channel, payload));
+  }
+
+  subscribe(channel: Channel, listener: (payload: string) => void): () => void {
+    this.emitter.on(channel, listener);
+    return () => this.emitter.off(channel, listener);
+  }
+
+  async close(): Promise<void> {
+    this.emitter.removeAllListeners();
+  }
+}
+
+export class PostgresPubSub implements PubSub {
+  private readonly logger = new Logger('PubSub');
+  private readonly local = new EventEmitter().setMaxListeners(0);
+  private client: pg.Client | null = null;
+  private closed = false;
+  private connecting: Promise<void> | null = null;
+
+  constructor(
+    private readonly url: string,
+    private readonly pool: { query(sql: string, params: unknown[]): Promise<unknown> },
+  ) {}
+
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  private connect(): Promise<void> {
+    this.connecting ??= (async () => {
+      while (!this.closed) {
+        const client = new pg.Client({ connectionString: this.url, application_name: 'quire-listen' });
+        try {
+          await client.connect();
+          client.on('notification', (msg) => this.local.emit(msg.channel, msg.payload ?? ''));
+          client.on('error', () => this.reconnect(client));
+          client.on('end', () => this.reconnect(client));
+          for (const channel of Object.values(CHANNELS)) await client.query(`LISTEN ${channel}`);
+          this.client = client;
+          // Anything published while we were away is found by the pollers; nudge them now.
+          for (const channel of Object.values(CHANNELS)) this.local.emit(channel, '');
+          return;
+        } catch (error) {
+          await client.end().catch(() => undefined);
+          this.logger.warn(`LISTEN connection failed (${(error as Error).message}); retrying in 1 s`);
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    })().finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  private reconnect(client: pg.Client): void {
+    if (this.client !== client || this.closed) return;
+    this.client = null;
+    client.removeAllListeners();
+    void client.end().catch(() => undefined);
+    void this.connect();
+  }
+
+  async publish(channel: Channel, payload = ''): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  subscribe(channel: Channel, listener: (payload: string) => void): () => void {
+    this.local.on(channel, listener);
+    return () => this.local.off(channel, listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = null;
+    client?.removeAllListeners();
+    await client?.end().catch(() => undefined);
+    this.local.removeAllListeners();
+  }
+}

@@ -1,0 +1,65 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { QUIRE_CONFIG } from '../config/config.module.js';
+import type { QuireConfig } from '../config/config.js';
+import { PUBSUB } from '../db/pubsub.provider.js';
+import type { PubSub } from '../db/pubsub.js';
+import { JobStore } from './job-store.js';
+import { JobRunner, type ChildJobs } from './job-runner.js';
+import { Worker } from './worker.js';
+import { SecretsProvider } from './secrets.js';
+import { JobsService } from '../jobs/jobs.service.js';
+import { createStepExecutors } from '../steps/step-executors.js';
+import { handlerRegistry } from '../steps/demo.handlers.js';
+import { STEP_KINDS } from '../books/book.types.js';
+
+export const ENGINE_ENABLED = Symbol('ENGINE_ENABLED');
+
+// Starts this node's worker with the application and stops it, gracefully, before shutdown.
+@Injectable()
+export class EngineService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private worker: Worker | null = null;
+
+  constructor(
+    @Inject(QUIRE_CONFIG) private readonly config: QuireConfig,
+    @Inject(PUBSUB) private readonly pubsub: PubSub,
+    @Inject(ENGINE_ENABLED) private readonly enabled: boolean,
+    private readonly dataSource: DataSource,
+    private readonly store: JobStore,
+    private readonly jobs: JobsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.enabled) return;
+    const executors = createStepExecutors(handlerRegistry);
+    // trigger and manual steps are run by the runner itself, with the services they need.
+    executors.assertComplete(STEP_KINDS.filter((k) => k !== 'trigger' && k !== 'manual'));
+    const runner = new JobRunner(this.store, executors, new SecretsProvider(), this.childJobs(), {
+      leaseSeconds: this.config.engine.leaseSeconds,
+      heartbeatSeconds: this.config.engine.heartbeatSeconds,
+      outputFlushMs: this.config.engine.outputFlushMs,
+    });
+    this.worker = new Worker(this.store, runner, this.pubsub, { ...this.config.engine, workerId: this.config.workerId, channels: this.config.channels });
+    this.worker.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker?.stop();
+  }
+
+  private childJobs(): ChildJobs {
+    return {
+      trigger: async (request) => {
+        const { job } = await this.jobs.trigger({ scope: 'deployment', ...request });
+        return job.id;
+      },
+      state: (id) => this.jobs.state(id),
+      history: async (book, step) => {
+        const rows = (await this.dataSource.query(`SELECT recent FROM step_duration_history WHERE book_name = $1 AND step_name = $2`, [book, step])) as {
+          recent: number[];
+        }[];
+        return rows[0]?.recent ?? [];
+      },
+    };
+  }
+}

@@ -1,0 +1,356 @@
+// Runs one claimed job: its steps in order, from the frozen snapshot plus earlier outputs,
+// until the job ends, waits for a retry or a person, or the lease is lost.
+import { Logger } from '@nestjs/common';
+import type { JobEntity } from '../jobs/job.entity.js';
+import type { JobStepEntity, StepAttemptError } from '../jobs/job-step.entity.js';
+import type { BookStep } from '../books/book.types.js';
+import { runTimeFields } from '../books/templated-fields.js';
+import { templates } from '../templates/template-engine.js';
+import type { RenderContext } from '../templates/template.types.js';
+import { JobStore, LeaseLostError, type Lease } from './job-store.js';
+import { SecretsProvider, secretEnvName } from './secrets.js';
+import { StepAbort, type StepAbortReason, type StepExecutorRegistry, type StepResult, type StepRun } from '../steps/step-executor.js';
+import { BoundedOutput } from '../steps/output/output-buffer.js';
+import { SecretMasker } from '../steps/output/secret-masker.js';
+import { retryDelaySeconds } from '../steps/retry-delay.js';
+import { percentile } from '../jobs/estimates.js';
+
+export interface ChildJobs {
+  /** Creates a job (a `trigger` step or a chain); returns its id. */
+  trigger(request: { target: string; action: string; params?: unknown; parentJobId?: string; delaySeconds?: number; triggeredBy: string }): Promise<string>;
+  state(jobId: string): Promise<string>;
+  history(book: string, step: string): Promise<number[]>;
+}
+
+export interface RunnerOptions {
+  leaseSeconds: number;
+  heartbeatSeconds: number;
+  /** how often buffered output is written and sent (at most about 20 events a second per job) */
+  outputFlushMs: number;
+}
+
+interface Outcome {
+  kind: 'continue' | 'stop';
+  failure?: string;
+  /** what later steps see as `steps.<name>.output` */
+  outputs?: Record<string, unknown>;
+}
+
+export class JobRunner {
+  private readonly logger = new Logger('Runner');
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly executors: StepExecutorRegistry,
+    private readonly secrets: SecretsProvider,
+    private readonly children: ChildJobs,
+    private readonly options: RunnerOptions,
+  ) {}
+
+  /**
+   * Runs until the job leaves this worker. `drain` (shutdown began) hands the job back before
+   * its next step; `shutdown` (grace period over) stops the running step and hands it back.
+   */
+  async run(job: JobEntity, { drain, shutdown }: { drain: AbortSignal; shutdown: AbortSignal }): Promise<void> {
+    const lease: Lease = { jobId: job.id, token: job.lease_token! };
+    const control = new AbortController();
+    const heartbeat = this.heartbeat(lease, control);
+    const onShutdown = () => control.abort(new StepAbort('shutdown'));
+    shutdown.addEventListener('abort', onShutdown, { once: true });
+    try {
+      await this.runSteps(job, lease, control.signal, drain);
+    } catch (error) {
+      if (error instanceof LeaseLostError) this.logger.warn(`job ${job.id}: lease lost, leaving it to its new owner`);
+      else this.logger.error(`job ${job.id}: ${(error as Error).stack ?? error}`);
+    } finally {
+      shutdown.removeEventListener('abort', onShutdown);
+      clearInterval(heartbeat);
+    }
+  }
+
+  /** Renews the lease every few seconds and turns a lost lease or a cancel request into an abort. */
+  private heartbeat(lease: Lease, control: AbortController): NodeJS.Timeout {
+    let busy = false;
+    return setInterval(() => {
+      if (busy || control.signal.aborted) return;
+      busy = true;
+      this.store
+        .heartbeat(lease, this.options.leaseSeconds)
+        .then(({ alive, cancelRequested }) => {
+          if (!alive) control.abort(new StepAbort('lease-lost'));
+          else if (cancelRequested) control.abort(new StepAbort('cancel'));
+        })
+        .catch((error: Error) => this.logger.warn(`heartbeat of job ${lease.jobId} failed: ${error.message}`))
+        .finally(() => (busy = false));
+    }, this.options.heartbeatSeconds * 1000);
+  }
+
+  private async runSteps(job: JobEntity, lease: Lease, signal: AbortSignal, drain: AbortSignal): Promise<void> {
+    const steps = await this.store.steps(job.id);
+    const outputs: Record<string, { output: Record<string, unknown> }> = {};
+    let failure: string | null = null;
+    for (const step of steps) {
+      if (['done', 'error', 'skipped', 'cancel'].includes(step.state)) {
+        outputs[step.name] = { output: step.outputs ?? {} };
+        // A step a person rejected while the job waited ends the job like any failure.
+        if (step.state === 'error' && step.on_failure === 'fail') return this.finish(job, lease, 'error', `step ${step.name} failed: ${step.error}`);
+        if (step.state === 'error' && step.on_failure !== 'ignore') failure ??= `step ${step.name} failed: ${step.error}`;
+        continue;
+      }
+      if (signal.aborted) return this.stopBeforeStep(job, lease, signal);
+      if (drain.aborted) return this.store.handBack(lease, job, null, 'worker shutting down');
+      const outcome = await this.runStep(job, lease, step, outputs, signal);
+      if (outcome.kind === 'stop') return;
+      if (outcome.failure) failure ??= outcome.failure;
+      outputs[step.name] = { output: outcome.outputs ?? {} };
+    }
+    await this.finish(job, lease, failure ? 'error' : 'done', failure);
+  }
+
+  private async stopBeforeStep(job: JobEntity, lease: Lease, signal: AbortSignal): Promise<void> {
+    const reason = (signal.reason as StepAbort).reason;
+    if (reason === 'cancel') await this.finish(job, lease, 'cancel', 'cancelled');
+    else if (reason === 'shutdown') await this.store.handBack(lease, job, null, 'worker shut down');
+  }
+
+  private async runStep(
+    job: JobEntity,
+    lease: Lease,
+    step: JobStepEntity,
+    outputs: Record<string, { output: Record<string, unknown> }>,
+    signal: AbortSignal,
+  ): Promise<Outcome> {
+    const { values: secretValues, missing } = this.secrets.resolve(step.spec.secrets ?? []);
+    const context: RenderContext = { ...job.context, step: { data: step.data }, steps: outputs, secrets: secretValues };
+    const masker = new SecretMasker([...this.secrets.allValues(), ...Object.values(secretValues)]);
+
+    if (step.spec.when !== undefined) {
+      let rendered: string;
+      try {
+        rendered = templates.render(step.spec.when, context, 'text');
+      } catch (error) {
+        return this.failWithoutRunning(job, lease, step, `when: ${masker.mask((error as Error).message)}`);
+      }
+      if (!templates.isTruthy(rendered)) {
+        await this.store.stepSkipped(lease, job, step, `when '${step.spec.when}' rendered '${masker.mask(rendered)}'`);
+        return { kind: 'continue' };
+      }
+    }
+    if (missing.length) return this.failWithoutRunning(job, lease, step, `secrets not configured: ${missing.join(', ')} (set QUIRE_SECRET_<NAME> or QUIRE_SECRETS_FILE)`);
+    let rendered: BookStep;
+    try {
+      rendered = renderStep(step.spec, context);
+    } catch (error) {
+      return this.failWithoutRunning(job, lease, step, masker.mask((error as Error).message));
+    }
+
+    const started = await this.store.stepStarted(lease, job, step);
+    if (step.kind === 'manual') {
+      await this.store.waitForPerson(lease, job, started, rendered.instructions ?? 'Acknowledge this step to continue.');
+      return { kind: 'stop' };
+    }
+    const result = await this.execute(job, lease, started, rendered, secretValues, masker, signal);
+    return this.settle(job, lease, started, result.result, result.output, masker);
+  }
+
+  private async execute(
+    job: JobEntity,
+    lease: Lease,
+    step: JobStepEntity,
+    rendered: BookStep,
+    secretValues: Record<string, string>,
+    masker: SecretMasker,
+    signal: AbortSignal,
+  ): Promise<{ result: StepResult; output: BoundedOutput }> {
+    const output = new BoundedOutput();
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new StepAbort('timeout')), step.timeout * 1000);
+    const stepSignal = AbortSignal.any([signal, timeout.signal]);
+    const overdue = this.watchOverdue(job, lease, step);
+    let pending = '';
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = () => {
+      const chunk = pending + masker.flush();
+      pending = '';
+      if (!chunk) return;
+      output.push(chunk);
+      flushing = flushing
+        .then(() => this.store.stepOutput(lease, job, step, output.text(), output.bytes, chunk))
+        .catch((error: Error) => this.logger.warn(`output of ${step.name}: ${error.message}`));
+    };
+    const flusher = setInterval(flush, this.options.outputFlushMs);
+    const env = Object.fromEntries(Object.entries(secretValues).map(([name, value]) => [secretEnvName(name), value]));
+    const run: StepRun = {
+      jobId: job.id,
+      stepId: step.id,
+      stepName: step.name,
+      attempt: step.attempt,
+      kind: step.kind as StepRun['kind'],
+      rendered,
+      data: step.data,
+      timeoutSeconds: step.timeout,
+      retry: step.retry,
+      env,
+      signal: stepSignal,
+      output: (chunk) => {
+        pending += masker.push(chunk);
+        // Bound what waits between flushes: a step printing fast must not grow memory.
+        if (pending.length > 64 * 1024) {
+          output.push(pending);
+          pending = '';
+        }
+      },
+      handlerContext: {
+        job: { id: job.id, action: job.action, triggered_by: job.triggered_by },
+        deployment: job.context.deployment ?? null,
+        step: { name: step.name, data: step.data },
+      },
+    };
+    try {
+      const result = step.kind === 'trigger' ? await this.triggerStep(job, rendered, stepSignal, run.output) : await this.executors.get(run.kind).execute(run);
+      return { result, output };
+    } finally {
+      clearTimeout(timer);
+      clearInterval(flusher);
+      overdue.forEach(clearTimeout);
+      flush();
+      await flushing;
+    }
+  }
+
+  /** `overdue` events when a step passes its estimate, and again its history's 90th percentile. */
+  private watchOverdue(job: JobEntity, lease: Lease, step: JobStepEntity): NodeJS.Timeout[] {
+    const timers: NodeJS.Timeout[] = [];
+    const warn = (after: number, threshold: 'estimate' | 'p90') =>
+      timers.push(
+        setTimeout(() => {
+          this.store.stepOverdue(lease, job, step, after, threshold, step.timeout).catch(() => undefined);
+        }, after * 1000),
+      );
+    if (step.estimated_duration < step.timeout) warn(step.estimated_duration, 'estimate');
+    void this.children
+      .history(job.book_name, step.name)
+      .then((recent) => {
+        const p90 = percentile(recent, 90);
+        if (p90 !== undefined && p90 > step.estimated_duration && p90 < step.timeout) warn(p90, 'p90');
+      })
+      .catch(() => undefined);
+    return timers;
+  }
+
+  private async triggerStep(job: JobEntity, rendered: BookStep, signal: AbortSignal, output: (chunk: string) => void): Promise<StepResult> {
+    let childId: string;
+    try {
+      childId = await this.children.trigger({
+        target: rendered.deployment ?? job.deployment_id ?? '',
+        action: rendered.action!,
+        params: rendered.params,
+        parentJobId: job.id,
+        triggeredBy: `job:${job.id}`,
+      });
+    } catch (error) {
+      return { outcome: 'failed', message: `could not trigger '${rendered.action}': ${(error as Error).message}` };
+    }
+    output(`triggered job ${childId} (${rendered.action})\n`);
+    if (!rendered.wait) return { outcome: 'done', outputs: { job_id: childId } };
+    while (!signal.aborted) {
+      const state = await this.children.state(childId);
+      if (state === 'done') return { outcome: 'done', outputs: { job_id: childId, state } };
+      if (state === 'error' || state === 'cancel') return { outcome: 'failed', message: `triggered job ${childId} ended ${state}` };
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const reason = (signal.reason as StepAbort).reason;
+    return { outcome: 'aborted', reason, message: reason };
+  }
+
+  /** Records what an attempt came to, and decides what the job does next. */
+  private async settle(job: JobEntity, lease: Lease, step: JobStepEntity, result: StepResult, output: BoundedOutput, masker: SecretMasker): Promise<Outcome> {
+    const stored = { output: output.text(), bytes: output.bytes };
+    if (result.outcome === 'done') {
+      await this.store.stepFinished(lease, job, step, { state: 'done', outputs: result.outputs, ...stored });
+      return { kind: 'continue', outputs: result.outputs };
+    }
+    if (result.outcome === 'aborted') {
+      if (result.reason === 'lease-lost') return { kind: 'stop' };
+      if (result.reason === 'shutdown') {
+        await this.store.handBack(lease, job, step, 'worker shut down; the step runs again');
+        return { kind: 'stop' };
+      }
+      if (result.reason === 'cancel') {
+        await this.store.stepFinished(lease, job, step, { state: 'cancel', ...stored, error: attemptError(step, 'cancelled') });
+        await this.finish(job, lease, 'cancel', 'cancelled');
+        return { kind: 'stop' };
+      }
+    }
+    const timedOut = result.outcome === 'aborted';
+    const message = masker.mask(timedOut ? `timed out after ${step.timeout} s` : (result as { message: string }).message);
+    const error = attemptError(step, message, result);
+    const retryable = result.outcome === 'retry' || (timedOut && step.retry.retry_on_timeout);
+    const attemptsUsed = step.attempt - step.interruptions;
+    if (retryable && attemptsUsed < step.retry.max_attempts) {
+      const delay = result.outcome === 'retry' && result.delaySeconds !== undefined ? result.delaySeconds : retryDelaySeconds(step.retry, attemptsUsed);
+      await this.store.retryLater(lease, job, step, delay, error, stored);
+      return { kind: 'stop' };
+    }
+    await this.store.stepFinished(lease, job, step, { state: 'error', ...stored, error });
+    return this.afterFailure(job, lease, step, message);
+  }
+
+  private async failWithoutRunning(job: JobEntity, lease: Lease, step: JobStepEntity, message: string): Promise<Outcome> {
+    const started = await this.store.stepStarted(lease, job, step);
+    await this.store.stepFinished(lease, job, started, { state: 'error', output: '', bytes: 0, error: attemptError(started, message) });
+    return this.afterFailure(job, lease, started, message);
+  }
+
+  private async afterFailure(job: JobEntity, lease: Lease, step: JobStepEntity, message: string): Promise<Outcome> {
+    const failure = `step ${step.name} failed: ${message}`;
+    if (step.on_failure === 'ignore') return { kind: 'continue' };
+    if (step.on_failure === 'continue') return { kind: 'continue', failure };
+    await this.finish(job, lease, 'error', failure);
+    return { kind: 'stop' };
+  }
+
+  private async finish(job: JobEntity, lease: Lease, state: 'done' | 'error' | 'cancel', error: string | null): Promise<void> {
+    await this.store.finishJob(lease, job, state, error);
+    const chain = state === 'done' ? job.on_success : state === 'error' ? job.on_failure : [];
+    for (const link of chain ?? []) {
+      const spec = typeof link.trigger === 'string' ? { action: link.trigger } : link.trigger;
+      try {
+        await this.children.trigger({
+          target: spec.deployment ?? job.deployment_id ?? '',
+          action: spec.action,
+          params: spec.params,
+          delaySeconds: 'delay' in spec ? (spec.delay as number | undefined) : undefined,
+          triggeredBy: `job:${job.id}`,
+        });
+      } catch (chainError) {
+        this.logger.warn(`job ${job.id}: ${state === 'done' ? 'on_success' : 'on_failure'} trigger '${spec.action}' refused: ${(chainError as Error).message}`);
+      }
+    }
+  }
+}
+
+function attemptError(step: JobStepEntity, message: string, result?: StepResult): StepAttemptError {
+  const extra = result && 'exitCode' in result && result.exitCode !== undefined ? { exit_code: result.exitCode } : {};
+  const status = result && 'status' in result && result.status !== undefined ? { status: result.status } : {};
+  const trace = result && 'trace' in result && result.trace ? { trace: result.trace } : {};
+  return { at: new Date().toISOString(), attempt: step.attempt, message, ...extra, ...status, ...trace };
+}
+
+/** The step's run-time fields rendered, each escaped for where it lands. */
+export function renderStep(spec: BookStep, context: RenderContext): BookStep {
+  const rendered = structuredClone(spec) as unknown as Record<string, unknown>;
+  for (const field of runTimeFields(spec)) {
+    const value = field.mode === 'json' ? templates.renderValue(field.source, context, 'json') : templates.render(field.source, context, field.mode);
+    setAt(rendered, field.path, value);
+  }
+  return rendered as unknown as BookStep;
+}
+
+function setAt(root: Record<string, unknown>, path: (string | number)[], value: unknown): void {
+  let node: Record<string | number, unknown> = root;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  node[path[path.length - 1]!] = value;
+}
+
+export type { StepAbortReason };

@@ -1,0 +1,364 @@
+// Every write a worker makes to a job or its steps. Each runs in a transaction that first
+// locks the job row *with the worker's lease token*: a worker that lost its lease (paused,
+// partitioned, rescued) finds no row and writes nothing (STYLE.md habit 3). Each records its
+// deploy_event in the same transaction, so no state change goes unreported.
+import { DataSource, type EntityManager } from 'typeorm';
+import { EventsService } from '../events/events.service.js';
+import type { DeployEvent, DeployEventInput, Progress } from '../events/event.types.js';
+import { jobStatesLeadingTo, stepStatesLeadingTo, type JobState, type StepState } from '../jobs/job-state.js';
+import type { JobEntity } from '../jobs/job.entity.js';
+import type { JobStepEntity, StepAttemptError } from '../jobs/job-step.entity.js';
+import { progressOf } from '../jobs/job.view.js';
+
+export class LeaseLostError extends Error {
+  constructor(readonly jobId: string) {
+    super(`lease on job ${jobId} was lost`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+export interface Lease {
+  jobId: string;
+  token: string;
+}
+
+export interface ClaimOptions {
+  workerId: string;
+  leaseSeconds: number;
+  channels: Record<string, number>;
+  defaultCapacity: number;
+}
+
+// Claims are serialised across nodes by this transaction-level advisory lock, so the capacity
+// and lock checks below cannot be raced by another claimer; a claim takes about a millisecond.
+const CLAIM_LOCK = 7_140_023;
+
+// One statement: the oldest-first eligible job, not held by another claimer, whose channel has
+// room and whose locks are free. A job waits for older unfinished jobs sharing a lock (creation
+// order per lock), except its own parent, which may be waiting for it.
+const CLAIM_SQL = `
+WITH candidate AS (
+  SELECT j.id FROM jobs j
+  WHERE j.state = 'scheduled' AND j.run_at <= now()
+    AND (SELECT count(*) FROM jobs r WHERE r.state = 'running' AND r.channel = j.channel AND r.lease_token IS NOT NULL)
+        < COALESCE(($2::jsonb ->> j.channel)::int, $3::int)
+    AND NOT EXISTS (
+      SELECT 1 FROM jobs o
+      WHERE o.id <> j.id AND o.locks && j.locks AND o.id IS DISTINCT FROM j.parent_job_id
+        AND (o.state = 'running' OR (o.state = 'scheduled' AND (o.date_created, o.id) < (j.date_created, j.id))))
+  ORDER BY j.priority, j.date_created, j.id
+  LIMIT 1
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE jobs SET state = 'running', lease_token = gen_random_uuid(), lease_expires_at = now() + make_interval(secs => $4),
+  locked_by = $1, date_running = COALESCE(date_running, now())
+FROM candidate WHERE jobs.id = candidate.id
+RETURNING jobs.*`;
+
+export class JobStore {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly events: EventsService,
+  ) {}
+
+  /** Claims one job, or returns null when nothing is eligible. */
+  async claim(options: ClaimOptions): Promise<JobEntity | null> {
+    return this.write(async (manager, emit) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
+      const rows = (await manager.query(CLAIM_SQL, [
+        options.workerId,
+        JSON.stringify(options.channels),
+        options.defaultCapacity,
+        options.leaseSeconds,
+      ])) as [JobEntity[], number] | JobEntity[];
+      const job = firstRow<JobEntity>(rows);
+      if (!job) return null;
+      await emit({ type: 'job', ...targetOf(job), state: 'running', progress: await this.progress(manager, job.id) });
+      return job;
+    });
+  }
+
+  /** Renews the lease; reports whether it is still ours and whether someone asked to cancel. */
+  async heartbeat(lease: Lease, leaseSeconds: number): Promise<{ alive: boolean; cancelRequested: boolean }> {
+    const rows = await this.dataSource.query(
+      `UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3) WHERE id = $1 AND lease_token = $2 RETURNING cancel_requested`,
+      [lease.jobId, lease.token, leaseSeconds],
+    );
+    const row = firstRow<{ cancel_requested: boolean }>(rows);
+    return { alive: !!row, cancelRequested: row?.cancel_requested ?? false };
+  }
+
+  async steps(jobId: string): Promise<JobStepEntity[]> {
+    return this.dataSource.query(`SELECT * FROM job_steps WHERE job_id = $1 ORDER BY position`, [jobId]);
+  }
+
+  async stepStarted(lease: Lease, job: JobEntity, step: JobStepEntity): Promise<JobStepEntity> {
+    return this.owned(lease, async (manager, emit) => {
+      const updated = await this.setStep(manager, step.id, 'running', {
+        attempt: sql('attempt + 1'),
+        date_started: sql('now()'),
+        date_finished: null,
+        duration: null,
+        error: null,
+      });
+      await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'running', progress: await this.progress(manager, job.id), data: { attempt: updated.attempt } });
+      return updated;
+    });
+  }
+
+  async stepSkipped(lease: Lease, job: JobEntity, step: JobStepEntity, reason: string): Promise<void> {
+    await this.owned(lease, async (manager, emit) => {
+      await this.setStep(manager, step.id, 'skipped', { error: reason });
+      await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'skipped', progress: await this.progress(manager, job.id), data: { reason } });
+    });
+  }
+
+  /** Stores the output so far and reports the new chunk. */
+  async stepOutput(lease: Lease, job: JobEntity, step: JobStepEntity, stored: string, bytes: number, chunk: string): Promise<void> {
+    await this.owned(lease, async (manager, emit) => {
+      await manager.query(`UPDATE job_steps SET output = $2, output_bytes = $3 WHERE id = $1`, [step.id, stored, bytes]);
+      await emit({ type: 'output', ...targetOf(job), step_id: step.id, step_name: step.name, data: { chunk } });
+    });
+  }
+
+  async stepOverdue(lease: Lease, job: JobEntity, step: JobStepEntity, elapsed: number, threshold: 'estimate' | 'p90', limit: number): Promise<void> {
+    await this.owned(lease, async (manager, emit) => {
+      await emit({
+        type: 'overdue',
+        ...targetOf(job),
+        step_id: step.id,
+        step_name: step.name,
+        state: 'running',
+        progress: await this.progress(manager, job.id),
+        data: { elapsed_s: elapsed, threshold, limit_s: limit },
+      });
+    });
+  }
+
+  /** A step ended done, error or cancel. A done step's duration joins the history. */
+  async stepFinished(
+    lease: Lease,
+    job: JobEntity,
+    step: JobStepEntity,
+    outcome: { state: 'done' | 'error' | 'cancel'; outputs?: Record<string, unknown>; output: string; bytes: number; error?: StepAttemptError },
+  ): Promise<void> {
+    await this.owned(lease, async (manager, emit) => {
+      const fields: Record<string, unknown> = {
+        date_finished: sql('now()'),
+        duration: sql('EXTRACT(EPOCH FROM (now() - date_started))'),
+        output: outcome.output,
+        output_bytes: outcome.bytes,
+      };
+      if (outcome.outputs) fields.outputs = outcome.outputs;
+      if (outcome.error) Object.assign(fields, errorFields(outcome.error));
+      const updated = await this.setStep(manager, step.id, outcome.state, fields);
+      if (outcome.state === 'done' && updated.duration !== null) await this.foldHistory(manager, job.book_name, step.name, Number(updated.duration));
+      await emit({
+        type: 'step',
+        ...targetOf(job),
+        step_id: step.id,
+        step_name: step.name,
+        state: outcome.state,
+        progress: await this.progress(manager, job.id),
+        data: { attempt: updated.attempt, duration: updated.duration, ...(outcome.error ? { error: outcome.error.message } : {}) },
+      });
+    });
+  }
+
+  /** The attempt failed but may succeed later: the job waits as `scheduled` until `delaySeconds` pass. */
+  async retryLater(lease: Lease, job: JobEntity, step: JobStepEntity, delaySeconds: number, error: StepAttemptError, output: { output: string; bytes: number }): Promise<void> {
+    await this.owned(lease, async (manager, emit) => {
+      await this.setStep(manager, step.id, 'retrying', { ...errorFields(error), output: output.output, output_bytes: output.bytes, date_finished: sql('now()') });
+      await this.setJob(manager, job.id, 'scheduled', { run_at: sql('now() + make_interval(secs => ?::double precision)', delaySeconds) });
+      const progress = await this.progress(manager, job.id);
+      await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'retrying', progress, data: { error: error.message, attempt: error.attempt, retry_in_s: delaySeconds } });
+      await emit({ type: 'job', ...targetOf(job), state: 'scheduled', progress, data: { retry_in_s: delaySeconds } });
+    });
+  }
+
+  /** A manual step now waits for a person; the job keeps its locks but holds no worker. */
+  async waitForPerson(lease: Lease, job: JobEntity, step: JobStepEntity, instructions: string): Promise<void> {
+    await this.owned(lease, async (manager, emit) => {
+      await this.setStep(manager, step.id, 'waiting', { outputs: { instructions } });
+      await manager.query(`UPDATE jobs SET lease_token = NULL, lease_expires_at = NULL, locked_by = NULL WHERE id = $1`, [job.id]);
+      await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'waiting', progress: await this.progress(manager, job.id), data: { instructions } });
+    });
+  }
+
+  /** Shutdown: the step goes back to pending without using up an attempt, the job to scheduled. */
+  async handBack(lease: Lease, job: JobEntity, step: JobStepEntity | null, reason: string): Promise<void> {
+    await this.owned(lease, async (manager, emit) => {
+      if (step) {
+        await this.setStep(manager, step.id, 'pending', {
+          interruptions: sql('interruptions + 1'),
+          errors: appendJson('errors', [{ at: new Date().toISOString(), attempt: step.attempt, message: reason }]),
+        });
+      }
+      await this.setJob(manager, job.id, 'scheduled', { run_at: sql('now()') });
+      await emit({ type: 'job', ...targetOf(job), state: 'scheduled', progress: await this.progress(manager, job.id), data: { reason } });
+    });
+  }
+
+  /** Ends the job; later unfinished steps become `skipped`; the deployment follows the outcome. */
+  async finishJob(lease: Lease, job: JobEntity, state: 'done' | 'error' | 'cancel', error: string | null): Promise<void> {
+    await this.owned(lease, async (manager, emit) => {
+      await this.finishJobIn(manager, emit, job, state, error);
+    });
+  }
+
+  async finishJobIn(manager: EntityManager, emit: Emit, job: JobEntity, state: 'done' | 'error' | 'cancel', error: string | null): Promise<void> {
+    const skipped = (await manager.query(
+      `UPDATE job_steps SET state = 'skipped' WHERE job_id = $1 AND state = ANY($2) RETURNING id, name`,
+      [job.id, stepStatesLeadingTo('skipped')],
+    )) as [{ id: string; name: string }[], number];
+    await this.setJob(manager, job.id, state, { date_done: sql('now()'), error });
+    if (job.deployment_id) {
+      if (state === 'done') {
+        await manager.query(`UPDATE deployments SET state = COALESCE($2, state), last_error = NULL, date_updated = now() WHERE id = $1`, [
+          job.deployment_id,
+          job.sets_state,
+        ]);
+      } else if (state === 'error') {
+        await manager.query(`UPDATE deployments SET last_error = $2, date_updated = now() WHERE id = $1`, [job.deployment_id, `${job.action}: ${error}`]);
+      }
+    }
+    const progress = await this.progress(manager, job.id);
+    for (const step of firstRows<{ id: string; name: string }>(skipped)) {
+      await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'skipped', progress });
+    }
+    await emit({ type: 'job', ...targetOf(job), state, progress, data: error ? { error } : {} });
+  }
+
+  /** Jobs whose worker stopped renewing its lease go back to `scheduled`; the interrupted step runs again. */
+  async rescueExpired(): Promise<string[]> {
+    return this.write(async (manager, emit) => {
+      const rows = firstRows<JobEntity>(
+        await manager.query(
+          `UPDATE jobs SET state = 'scheduled', lease_token = NULL, lease_expires_at = NULL, locked_by = NULL, run_at = now()
+           WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED)
+           RETURNING *`,
+        ),
+      );
+      for (const job of rows) {
+        const note = { at: new Date().toISOString(), message: `worker ${job.locked_by ?? '?'} stopped renewing its lease; the step runs again` };
+        await manager.query(
+          `UPDATE job_steps SET state = 'pending', interruptions = interruptions + 1,
+             errors = errors || jsonb_build_array(jsonb_build_object('at', $2::text, 'attempt', attempt, 'message', $3::text))
+           WHERE job_id = $1 AND state = 'running'`,
+          [job.id, note.at, note.message],
+        );
+        await emit({ type: 'job', ...targetOf(job), state: 'scheduled', progress: await this.progress(manager, job.id), data: { reason: 'lease expired' } });
+      }
+      return rows.map((j) => j.id);
+    });
+  }
+
+  private async progress(manager: EntityManager, jobId: string): Promise<Progress> {
+    const steps = (await manager.query(`SELECT state, estimated_duration, date_started FROM job_steps WHERE job_id = $1`, [jobId])) as JobStepEntity[];
+    return progressOf(steps);
+  }
+
+  private async foldHistory(manager: EntityManager, book: string, step: string, duration: number): Promise<void> {
+    // Running mean, and the last 50 durations for the 90th percentile, in one atomic upsert.
+    await manager.query(
+      `INSERT INTO step_duration_history (book_name, step_name, samples, mean, recent) VALUES ($1, $2, 1, $3, ARRAY[$3]::double precision[])
+       ON CONFLICT (book_name, step_name) DO UPDATE SET
+         samples = step_duration_history.samples + 1,
+         mean = step_duration_history.mean + ($3 - step_duration_history.mean) / (step_duration_history.samples + 1),
+         recent = (step_duration_history.recent || $3::double precision)[greatest(1, cardinality(step_duration_history.recent) - 48):],
+         date_updated = now()`,
+      [book, step, duration],
+    );
+  }
+
+  private async setStep(manager: EntityManager, stepId: string, state: StepState, fields: Record<string, unknown>): Promise<JobStepEntity> {
+    const { sql, params } = assignments(fields, 3);
+    const rows = await manager.query(
+      `UPDATE job_steps SET state = $2${sql} WHERE id = $1 AND state = ANY($${params.length + 3}) RETURNING *`,
+      [stepId, state, ...params, stepStatesLeadingTo(state)],
+    );
+    const row = firstRow<JobStepEntity>(rows);
+    if (!row) throw new Error(`step ${stepId} cannot become '${state}' from its current state`);
+    return row;
+  }
+
+  private async setJob(manager: EntityManager, jobId: string, state: JobState, fields: Record<string, unknown>): Promise<void> {
+    const clearLease = state !== 'running' ? ', lease_token = NULL, lease_expires_at = NULL, locked_by = NULL, cancel_requested = false' : '';
+    const { sql, params } = assignments(fields, 3);
+    const rows = await manager.query(
+      `UPDATE jobs SET state = $2${clearLease}${sql} WHERE id = $1 AND state = ANY($${params.length + 3}) RETURNING id`,
+      [jobId, state, ...params, jobStatesLeadingTo(state)],
+    );
+    if (!firstRow(rows)) throw new Error(`job ${jobId} cannot become '${state}' from its current state`);
+  }
+
+  /** A transaction on a job this worker still owns. */
+  private owned<T>(lease: Lease, fn: (manager: EntityManager, emit: Emit) => Promise<T>): Promise<T> {
+    return this.write(async (manager, emit) => {
+      const rows = await manager.query(`SELECT 1 FROM jobs WHERE id = $1 AND lease_token = $2 FOR UPDATE`, [lease.jobId, lease.token]);
+      if (!firstRow(rows)) throw new LeaseLostError(lease.jobId);
+      return fn(manager, emit);
+    });
+  }
+
+  /** A transaction whose events are published once it commits. */
+  async write<T>(fn: (manager: EntityManager, emit: Emit) => Promise<T>): Promise<T> {
+    const recorded: DeployEvent[] = [];
+    const result = await this.dataSource.transaction(async (manager) =>
+      fn(manager, async (event) => {
+        recorded.push(await this.events.record(manager, event));
+      }),
+    );
+    this.events.publish(recorded);
+    return result;
+  }
+}
+
+export type Emit = (event: DeployEventInput) => Promise<void>;
+
+function targetOf(job: Pick<JobEntity, 'id' | 'deployment_id' | 'group_id' | 'cluster_id'>) {
+  return { job_id: job.id, deployment_id: job.deployment_id, group_id: job.group_id, cluster_id: job.cluster_id };
+}
+
+function errorFields(error: StepAttemptError): Record<string, unknown> {
+  return { error: error.message, errors: appendJson('errors', [error]) };
+}
+
+/** An SQL expression for a column, with `?` standing for its parameters. */
+class Sql {
+  constructor(
+    readonly text: string,
+    readonly params: unknown[] = [],
+  ) {}
+}
+const sql = (text: string, ...params: unknown[]) => new Sql(text, params);
+const appendJson = (column: string, value: unknown) => sql(`${column} || ?::jsonb`, JSON.stringify(value));
+
+/** `, col = $n` pairs; Sql values are expressions whose `?` become numbered parameters. */
+function assignments(fields: Record<string, unknown>, firstIndex: number): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const next = (value: unknown) => {
+    params.push(value);
+    return `$${firstIndex + params.length - 1}`;
+  };
+  let text = '';
+  for (const [column, value] of Object.entries(fields)) {
+    if (value instanceof Sql) {
+      let i = 0;
+      text += `, ${column} = ${value.text.replace(/\?/g, () => next(value.params[i++]))}`;
+    } else {
+      text += `, ${column} = ${next(value !== null && typeof value === 'object' && !(value instanceof Date) ? JSON.stringify(value) : value)}`;
+    }
+  }
+  return { sql: text, params };
+}
+
+/** pg returns [rows, count] for UPDATE ... RETURNING through TypeORM, plain rows for SELECT. */
+function firstRows<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  return result as T[];
+}
+
+function firstRow<T>(result: unknown): T | undefined {
+  return firstRows<T>(result)[0];
+}

@@ -1,0 +1,105 @@
+// The claim loop of one node: claims while it has room, runs each job, and wakes on
+// notifications, on its poll timer (when notifications are lost), and when a job leaves it.
+import { Logger } from '@nestjs/common';
+import type { JobStore } from './job-store.js';
+import type { JobRunner } from './job-runner.js';
+import { CHANNELS, type PubSub } from '../db/pubsub.js';
+import type { EngineConfig } from '../config/config.js';
+
+export class Worker {
+  private readonly logger = new Logger('Worker');
+  private readonly running = new Set<Promise<void>>();
+  private readonly drain = new AbortController();
+  private readonly shutdown = new AbortController();
+  private stopping = false;
+  private claiming = false;
+  private claimAgain = false;
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly runner: JobRunner,
+    private readonly pubsub: PubSub,
+    private readonly config: EngineConfig & { workerId: string; channels: Record<string, number> },
+  ) {}
+
+  start(): void {
+    this.unsubscribe = this.pubsub.subscribe(CHANNELS.jobs, () => this.wake());
+    this.timers.push(setInterval(() => this.wake(), this.config.pollMs));
+    // Every node sweeps expired leases; the sweep skips rows another node is sweeping.
+    this.timers.push(setInterval(() => void this.rescue(), Math.max(1000, (this.config.leaseSeconds * 1000) / 3)));
+    this.wake();
+    this.logger.log(`worker ${this.config.workerId} started (concurrency ${this.config.concurrency})`);
+  }
+
+  get busy(): number {
+    return this.running.size;
+  }
+
+  wake(): void {
+    if (this.stopping) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    this.claiming = true;
+    void this.claimWhileRoom()
+      .catch((error: Error) => this.logger.warn(`claim failed: ${error.message}`))
+      .finally(() => {
+        this.claiming = false;
+        if (this.claimAgain) {
+          this.claimAgain = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async claimWhileRoom(): Promise<void> {
+    while (!this.stopping && this.running.size < this.config.concurrency) {
+      const job = await this.store.claim({
+        workerId: this.config.workerId,
+        leaseSeconds: this.config.leaseSeconds,
+        channels: this.config.channels,
+        defaultCapacity: this.config.channels.default ?? 8,
+      });
+      if (!job) return;
+      const run = this.runner.run(job, { drain: this.drain.signal, shutdown: this.shutdown.signal }).finally(() => {
+        this.running.delete(run);
+        // The job's end may free a lock or a channel slot: for this node and the others.
+        void this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
+        this.wake();
+      });
+      this.running.add(run);
+    }
+  }
+
+  private async rescue(): Promise<void> {
+    try {
+      const rescued = await this.store.rescueExpired();
+      if (rescued.length) {
+        this.logger.warn(`rescued ${rescued.length} job(s) whose worker stopped: ${rescued.join(', ')}`);
+        this.wake();
+      }
+    } catch (error) {
+      this.logger.warn(`rescue failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Stops claiming, lets running steps finish within the grace period, then hands the rest back. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.drain.abort();
+    this.timers.forEach(clearInterval);
+    this.unsubscribe?.();
+    const all = () => Promise.allSettled([...this.running]);
+    const graceMs = this.config.shutdownGraceSeconds * 1000;
+    const finished = await Promise.race([all().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs))]);
+    if (!finished) {
+      this.logger.warn(`grace period over: handing ${this.running.size} job(s) back`);
+      this.shutdown.abort();
+      await all();
+    }
+  }
+}

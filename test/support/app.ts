@@ -1,0 +1,64 @@
+// Boots the real service in-process on a free port, on a database of its own.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type QuireConfig } from '../../src/config/config.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export interface TestApp {
+  server: RunningServer;
+  url: string;
+  token: string;
+  dataDir: string;
+  config: QuireConfig;
+  database?: TestDatabase;
+  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(options: { booksDir?: string; embedded?: boolean; env?: Record<string, string> } = {}): Promise<TestApp> {
+  const database = options.embedded ? undefined : await createTestDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'quire-test-'));
+  const config = loadConfig({
+    PORT: '0',
+    QUIRE_DATA_DIR: dataDir,
+    QUIRE_BOOKS_DIR: options.booksDir ?? 'books',
+    QUIRE_LOG_LEVEL: 'error',
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...options.env,
+  });
+  const stdoutWrite = process.stdout.write;
+  // The first admin token is printed on stdout; keep test output clean.
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  let server: RunningServer;
+  try {
+    server = await startServer(config);
+  } finally {
+    process.stdout.write = stdoutWrite;
+  }
+  const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(server.url + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  };
+  return {
+    server,
+    url: server.url,
+    token,
+    dataDir,
+    config,
+    database,
+    api,
+    async close() {
+      await server.close();
+      await database?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// Real PostgreSQL for integration tests (STYLE.md habit 9): the migrations run once into a
+// template database, and each test file gets its own clone of it.
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { createDataSource } from '../../src/db/data-source.js';
+import { runMigrations } from '../../src/db/database.js';
+import { MIGRATIONS } from '../../migrations/index.js';
+
+export const ADMIN_URL = process.env.QUIRE_TEST_PGURL ?? 'postgres://postgres@127.0.0.1:5432';
+const TEMPLATE = 'quire_test_template';
+const LOCK = 7_140_099;
+
+function urlFor(database: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: urlFor('postgres') });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The template is rebuilt when it lacks a migration, so a new migration needs no manual step. */
+async function ensureTemplate(admin: pg.Client): Promise<void> {
+  const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE])).rowCount === 1;
+  if (exists) {
+    const probe = new pg.Client({ connectionString: urlFor(TEMPLATE) });
+    await probe.connect();
+    try {
+      const rows = await probe.query('SELECT name FROM quire_migrations').catch(() => ({ rows: [] as { name: string }[] }));
+      const applied = new Set(rows.rows.map((r: { name: string }) => r.name));
+      if (MIGRATIONS.every((m) => applied.has(m.name))) return;
+    } finally {
+      await probe.end();
+    }
+    await admin.query(`DROP DATABASE ${TEMPLATE} WITH (FORCE)`);
+  }
+  await admin.query(`CREATE DATABASE ${TEMPLATE}`);
+  const dataSource = createDataSource({ url: urlFor(TEMPLATE), poolSize: 2 });
+  await dataSource.initialize();
+  try {
+    await runMigrations(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `quire_test_${randomBytes(5).toString('hex')}`;
+  await withAdmin(async (admin) => {
+    // Test files run in parallel workers; one of them builds the template.
+    await admin.query('SELECT pg_advisory_lock($1)', [LOCK]);
+    try {
+      await ensureTemplate(admin);
+      await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
+    } finally {
+      await admin.query('SELECT pg_advisory_unlock($1)', [LOCK]);
+    }
+  });
+  return {
+    name,
+    url: urlFor(name),
+    drop: () => withAdmin(async (admin) => void (await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
+  };
+}
