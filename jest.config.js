@@ -20,6 +20,8 @@ const common = {
   testEnvironment: 'node',
 };
 export default {
+  // Integration and end-to-end tests start real servers and processes.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.int-spec.ts'] },

@@ -25,8 +25,9 @@ export class ErrorFilter implements ExceptionFilter {
       response.status(STATUS[exception.code]).json({ error: exception.code, message: exception.message, details: exception.details });
       return;
     }
-    // express's body parser: malformed JSON or an oversize body
-    const bodyError = exception as { type?: string; status?: number; message?: string };
+    // express's body parser: malformed JSON or an oversize body (Nest wraps them, keeping the cause)
+    const cause = exception instanceof HttpException ? exception.cause : undefined;
+    const bodyError = (cause ?? exception) as { type?: string; status?: number; message?: string };
     if (bodyError?.type === 'entity.parse.failed') {
       response.status(400).json({ error: ErrorCode.InvalidInput, message: `malformed JSON body: ${bodyError.message}`, details: [] });
       return;

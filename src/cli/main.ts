@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/config.js';
 import { startServer, startWorker } from '../server.js';
-import { openDatabase, runMigrations } from '../db/database.js';
+import { openDatabase } from '../db/database.js';
 import { pendingSchemaDrift } from '../db/data-source.js';
 import { validatePaths } from '../books/book-loader.js';
 import { formatProblem } from '../books/problem.js';
@@ -48,7 +48,7 @@ program
   .action(async (options: { check?: boolean }) => {
     const database = await openDatabase(loadConfig(), { migrate: false });
     try {
-      const applied = await runMigrations(database.dataSource);
+      const applied = await database.migrate();
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations');
       if (options.check) {
         const drift = await pendingSchemaDrift(database.dataSource);

@@ -9,7 +9,8 @@ import { JobRunner, type ChildJobs } from './job-runner.js';
 import { Worker } from './worker.js';
 import { SecretsProvider } from './secrets.js';
 import { JobsService } from '../jobs/jobs.service.js';
-import { createStepExecutors } from '../steps/step-executors.js';
+import { registerBuiltinExecutors } from '../steps/builtin-executors.js';
+import { StepExecutorRegistry } from '../steps/step-executor.js';
 import { handlerRegistry } from '../steps/demo.handlers.js';
 import { STEP_KINDS } from '../books/book.types.js';
 
@@ -31,7 +32,7 @@ export class EngineService implements OnApplicationBootstrap, BeforeApplicationS
 
   onApplicationBootstrap(): void {
     if (!this.enabled) return;
-    const executors = createStepExecutors(handlerRegistry);
+    const executors = registerBuiltinExecutors(new StepExecutorRegistry(), handlerRegistry);
     // trigger and manual steps are run by the runner itself, with the services they need.
     executors.assertComplete(STEP_KINDS.filter((k) => k !== 'trigger' && k !== 'manual'));
     const runner = new JobRunner(this.store, executors, new SecretsProvider(), this.childJobs(), {

@@ -301,6 +301,7 @@ export class JobsService {
         .returning(['id'])
         .execute();
       if (inserted.raw.length === 0) return { existing: await this.findDuplicate(manager, compiled, request, requestHash) };
+
       await manager.insert(
         JobStepEntity,
         steps.map((s) => ({ ...s, job_id: compiled.id })) as never,
@@ -317,24 +318,25 @@ export class JobsService {
       );
       return { existing: null };
     });
-    if (outcome.existing) return { job: outcome.existing, created: false };
+    // Read after the transaction: on the embedded database a query outside it would wait for it.
+    if (outcome.existing) return { job: await this.get(outcome.existing), created: false };
     this.events.publish(events);
     return { job: await this.get(compiled.id), created: true };
   }
 
-  /** The insert hit a unique index: the same Idempotency-Key, or `unique` found a live job. */
-  private async findDuplicate(manager: EntityManager, compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<JobView> {
+  /** The insert hit a unique index: the same Idempotency-Key, or `unique` found a live job. Returns its id. */
+  private async findDuplicate(manager: EntityManager, compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<string> {
     const repo = manager.getRepository(JobEntity);
     if (request.idempotencyKey) {
       const byKey = await repo.findOneBy({ idempotency_key: request.idempotencyKey });
       if (byKey) {
         if (byKey.request_hash !== requestHash) throw idempotencyConflict(request.idempotencyKey);
-        return this.get(byKey.id);
+        return byKey.id;
       }
     }
     const live = await repo.findOneBy({ dedupe_key: compiled.dedupe_key!, state: In(['draft', 'scheduled', 'running']) });
     if (!live) throw new QuireError(ErrorCode.Conflict, 'the job could not be stored: a concurrent change; try again');
-    return this.get(live.id);
+    return live.id;
   }
 
   private async replayIdempotent(key: string, requestHash: string): Promise<JobView | null> {

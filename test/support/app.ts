@@ -17,7 +17,9 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(options: { booksDir?: string; embedded?: boolean; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { booksDir?: string; embedded?: boolean; engine?: boolean; env?: Record<string, string> } = {},
+): Promise<TestApp> {
   const database = options.embedded ? undefined : await createTestDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'quire-test-'));
   const config = loadConfig({
@@ -33,7 +35,7 @@ export async function startTestApp(options: { booksDir?: string; embedded?: bool
   process.stdout.write = (() => true) as typeof process.stdout.write;
   let server: RunningServer;
   try {
-    server = await startServer(config);
+    server = await startServer(config, { engine: options.engine ?? true });
   } finally {
     process.stdout.write = stdoutWrite;
   }
