@@ -35,8 +35,9 @@ function checkHandlers(c: SemanticContext): void {
     for (const key of ['handler', 'serialize_handler']) {
       const name = step[key];
       const path = [...base, key];
-      if (typeof name !== 'string' || !c.usable(path) || c.ctx.handlers.has(name)) continue;
-      c.error(path, `${formatPath(path)}: unknown handler '${name}' (registered: ${listNames(c.ctx.handlers)})`);
+      const known = key === 'handler' ? c.ctx.handlers : (c.ctx.serializeHandlers ?? c.ctx.handlers);
+      if (typeof name !== 'string' || !c.usable(path) || known.has(name)) continue;
+      c.error(path, `${formatPath(path)}: unknown handler '${name}' (registered: ${listNames(known)})`);
     }
   }
 }

@@ -114,8 +114,10 @@ export interface BookProblem {
 
 /** What the validator needs to know about the running engine. */
 export interface ValidationContext {
-  /** names of registered handlers (`handler:` and `serialize_handler:` must be one of them) */
+  /** names of registered step handlers (`handler:` must be one of them) */
   handlers: ReadonlySet<string>;
+  /** names of registered serialize handlers (`serialize_handler:`); `handlers` when absent */
+  serializeHandlers?: ReadonlySet<string>;
 }
 
 /** A step's effective timing, retry and failure policy, after `defaults` and built-in defaults. */
