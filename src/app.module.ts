@@ -15,6 +15,7 @@ import { BooksController } from './api/books.controller.js';
 import { ActionsController } from './api/actions.controller.js';
 import { JobsController } from './api/jobs.controller.js';
 import { InventoryController } from './api/inventory.controller.js';
+import { PortalController } from './portal/portal.controller.js';
 import { EngineService, ENGINE_ENABLED } from './engine/engine.service.js';
 import { JobStore } from './engine/job-store.js';
 import { PUBSUB } from './db/pubsub.provider.js';
@@ -41,7 +42,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource)],
-      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController],
+      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, PortalController],
       providers: [
         InventoryService,
         BooksService,

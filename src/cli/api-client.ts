@@ -27,7 +27,9 @@ export class ApiClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      throw new Error(`cannot reach Quire at ${this.baseUrl} (${(error as Error).cause ?? (error as Error).message}); start it with 'quire serve' or set QUIRE_URL`);
+      throw new Error(`cannot reach Quire at ${this.baseUrl} (${(error as Error).cause ?? (error as Error).message}); start it with 'quire serve' or set QUIRE_URL`, {
+        cause: error,
+      });
     }
     const text = await response.text();
     const parsed = text ? (JSON.parse(text) as T) : (undefined as T);
