@@ -18,6 +18,7 @@ import { InventoryController } from './api/inventory.controller.js';
 import { PortalController } from './portal/portal.controller.js';
 import { EngineService, ENGINE_ENABLED } from './engine/engine.service.js';
 import { JobStore } from './engine/job-store.js';
+import { EventsGateway } from './events/events.gateway.js';
 import { PUBSUB } from './db/pubsub.provider.js';
 import type { PubSub } from './db/pubsub.js';
 
@@ -50,6 +51,7 @@ export class AppModule {
         EventsService,
         TokensService,
         EngineService,
+        EventsGateway,
         { provide: JobStore, useFactory: (ds: DataSource, events: EventsService) => new JobStore(ds, events), inject: [DataSource, EventsService] },
         { provide: PUBSUB, useValue: options.pubsub },
         { provide: ENGINE_ENABLED, useValue: options.engine },

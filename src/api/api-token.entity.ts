@@ -11,6 +11,8 @@ export class ApiTokenEntity {
   @Column({ type: 'text' }) name!: string;
   @Column({ type: 'text' }) role!: Role;
   @Column({ type: 'text', unique: true }) token_hash!: string;
+  /** ids of the clusters this token may see and act on; null: every cluster */
+  @Column({ type: 'uuid', array: true, nullable: true }) cluster_ids!: string[] | null;
   /** the first characters of the token, to tell tokens apart in listings */
   @Column({ type: 'text' }) prefix!: string;
   @CreatedAt() date_created!: Date;

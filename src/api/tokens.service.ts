@@ -10,6 +10,14 @@ export interface Principal {
   tokenId: string;
   name: string;
   role: Role;
+  /** clusters this token may see; null: all */
+  clusterIds: string[] | null;
+}
+
+/** Whether a principal may see a record of this cluster (records without a cluster: only unscoped tokens). */
+export function maySee(principal: Principal, clusterId: string | null | undefined): boolean {
+  if (principal.clusterIds === null) return true;
+  return !!clusterId && principal.clusterIds.includes(clusterId);
 }
 
 const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -31,7 +39,7 @@ export class TokensService {
 
   constructor(private readonly dataSource: DataSource) {}
 
-  async create(name: string, role: Role): Promise<{ token: string; record: ApiTokenEntity }> {
+  async create(name: string, role: Role, clusterIds: string[] | null = null): Promise<{ token: string; record: ApiTokenEntity }> {
     if (!ROLES.includes(role)) {
       throw new QuireError(ErrorCode.InvalidInput, `role must be one of ${ROLES.join(', ')} (got '${role}')`, [
         { field: 'role', message: 'unknown role', value: role },
@@ -43,6 +51,7 @@ export class TokensService {
       role,
       token_hash: hashToken(token),
       prefix: token.slice(0, 8),
+      cluster_ids: clusterIds,
     });
     return { token, record };
   }
@@ -52,7 +61,7 @@ export class TokensService {
       .getRepository(ApiTokenEntity)
       .findOneBy({ token_hash: hashToken(token), revoked_at: IsNull() });
     if (!record) return null;
-    return { tokenId: record.id, name: record.name, role: record.role };
+    return { tokenId: record.id, name: record.name, role: record.role, clusterIds: record.cluster_ids ?? null };
   }
 
   /**

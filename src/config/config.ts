@@ -14,6 +14,7 @@ export interface QuireConfig {
   allowedOrigins: string[];
   workerId: string;
   engine: EngineConfig;
+  eventRetentionDays: number;
 }
 
 export interface EngineConfig {
@@ -94,6 +95,7 @@ export function loadConfig(env: Env = process.env): QuireConfig {
     logLevel: logLevel as QuireConfig['logLevel'],
     allowedOrigins: (env.QUIRE_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     workerId: env.QUIRE_WORKER_ID || `${env.HOSTNAME ?? 'node'}:${process.pid}`,
+    eventRetentionDays: integer(env, 'QUIRE_EVENT_RETENTION_DAYS', 30, 1, 36_500),
     engine: {
       concurrency: integer(env, 'QUIRE_WORKER_CONCURRENCY', 8, 1, 1000),
       leaseSeconds: integer(env, 'QUIRE_LEASE_SECONDS', 15, 3, 3600),

@@ -226,7 +226,19 @@ export class JobStore {
     for (const step of firstRows<{ id: string; name: string }>(skipped)) {
       await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'skipped', progress });
     }
-    await emit({ type: 'job', ...targetOf(job), state, progress, data: error ? { error } : {} });
+    await emit({
+      type: 'job',
+      ...targetOf(job),
+      state,
+      progress,
+      data: {
+        book: job.book_name,
+        action: job.action,
+        deployment: job.context?.deployment?.name,
+        should_notify: job.should_notify,
+        ...(error ? { error } : {}),
+      },
+    });
   }
 
   /** Jobs whose worker stopped renewing its lease go back to `scheduled`; the interrupted step runs again. */

@@ -1,7 +1,10 @@
-import { Injectable } from '@nestjs/common';
-import { EventEmitter } from 'node:events';
-import type { EntityManager } from 'typeorm';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { DeployEvent, DeployEventInput } from './event.types.js';
+import { CHANNELS, type PubSub } from '../db/pubsub.js';
+import { PUBSUB } from '../db/pubsub.provider.js';
+import { QUIRE_CONFIG } from '../config/config.module.js';
+import type { QuireConfig } from '../config/config.js';
 
 interface EventRow {
   seq: string;
@@ -9,11 +12,18 @@ interface EventRow {
 }
 
 // Events are rows written in the same transaction as the change they report, so there is no
-// state change without its event and no event for a change that rolled back. Subscribers in
-// this process hear them once the transaction commits (`published`).
+// state change without its event and no event for a change that rolled back. Once the
+// transaction commits, `publish` tells every node's EventFeed to read them.
 @Injectable()
-export class EventsService {
-  private readonly bus = new EventEmitter().setMaxListeners(0);
+export class EventsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Events');
+  private pruner: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(PUBSUB) private readonly pubsub: PubSub,
+    @Inject(QUIRE_CONFIG) private readonly config: QuireConfig,
+  ) {}
 
   async record(manager: EntityManager, input: DeployEventInput): Promise<DeployEvent> {
     const { type, job_id, step_id = null, deployment_id, group_id, cluster_id, ...rest } = input;
@@ -28,11 +38,29 @@ export class EventsService {
 
   /** Call after the transaction that recorded the events committed. */
   publish(events: DeployEvent[]): void {
-    for (const event of events) this.bus.emit('event', event);
+    if (events.length === 0) return;
+    void this.pubsub.publish(CHANNELS.events, String(events[events.length - 1]!.seq)).catch(() => undefined);
   }
 
-  onEvent(listener: (event: DeployEvent) => void): () => void {
-    this.bus.on('event', listener);
-    return () => this.bus.off('event', listener);
+  onApplicationBootstrap(): void {
+    // Events are the largest table: keep `QUIRE_EVENT_RETENTION_DAYS` of them.
+    this.pruner = setInterval(() => void this.prune(), 3600_000);
+    this.pruner.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.pruner) clearInterval(this.pruner);
+  }
+
+  async prune(): Promise<number> {
+    try {
+      const result = (await this.dataSource.query(`DELETE FROM deploy_events WHERE at < now() - make_interval(days => $1)`, [
+        this.config.eventRetentionDays,
+      ])) as [unknown[], number];
+      return Array.isArray(result) ? Number(result[1] ?? 0) : 0;
+    } catch (error) {
+      this.logger.warn(`pruning events failed: ${(error as Error).message}`);
+      return 0;
+    }
   }
 }

@@ -1,0 +1,213 @@
+// socket.io on the service's port: the handshake is authenticated by token, `subscribe` joins a
+// job, deployment, group or cluster (or everything) after a server-side check that the token may
+// see it, `since` replays the stored events after that seq before the live ones, in order and
+// without duplicates. The only code that touches sockets (STYLE.md habit 1).
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import { DataSource } from 'typeorm';
+import { EventFeed, toDeployEvent } from './event-feed.js';
+import type { DeployEvent } from './event.types.js';
+import { TokensService, maySee, type Principal } from '../api/tokens.service.js';
+import { bearerToken } from '../api/auth.guard.js';
+import { PUBSUB } from '../db/pubsub.provider.js';
+import type { PubSub } from '../db/pubsub.js';
+import { QUIRE_CONFIG } from '../config/config.module.js';
+import type { QuireConfig } from '../config/config.js';
+import { isUuid } from '../common/input.js';
+
+type Kind = 'job' | 'deployment' | 'group' | 'cluster' | 'all';
+const KINDS: Kind[] = ['job', 'deployment', 'group', 'cluster', 'all'];
+const COLUMN: Record<Exclude<Kind, 'all'>, string> = { job: 'job_id', deployment: 'deployment_id', group: 'group_id', cluster: 'cluster_id' };
+const REPLAY_LIMIT = 20_000;
+const SENT_MEMORY = 5_000;
+
+interface Subscription {
+  kind: Kind;
+  id: string | null;
+  /** events are held here while the replay of this subscription runs */
+  queue: DeployEvent[] | null;
+}
+
+interface Client {
+  socket: Socket;
+  principal: Principal;
+  subscriptions: Subscription[];
+  /** recently sent seqs: one event matching several subscriptions is sent once */
+  sent: Set<number>;
+}
+
+type Ack = (answer: Record<string, unknown>) => void;
+
+@Injectable()
+export class EventsGateway implements OnApplicationShutdown {
+  private readonly logger = new Logger('Gateway');
+  private readonly clients = new Map<string, Client>();
+  private io: Server | null = null;
+  private feed: EventFeed | null = null;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly tokens: TokensService,
+    @Inject(PUBSUB) private readonly pubsub: PubSub,
+    @Inject(QUIRE_CONFIG) private readonly config: QuireConfig,
+  ) {}
+
+  async attach(httpServer: HttpServer): Promise<void> {
+    const io = new Server(httpServer, {
+      serveClient: true,
+      allowRequest: (req, callback) => callback(null, this.originAllowed(req)),
+    });
+    io.use((socket, next) => {
+      const token = (socket.handshake.auth as { token?: unknown })?.token ?? bearerToken(socket.handshake.headers.authorization);
+      if (typeof token !== 'string' || !token) return next(new Error('unauthorized: send auth: { token }'));
+      this.tokens
+        .verify(token)
+        .then((principal) => {
+          if (!principal) return next(new Error('unauthorized: invalid or revoked token'));
+          socket.data.principal = principal;
+          next();
+        })
+        .catch(() => next(new Error('unauthorized: token check failed')));
+    });
+    io.on('connection', (socket) => this.connected(socket));
+    this.io = io;
+    this.feed = new EventFeed(this.dataSource, this.pubsub);
+    this.feed.onEvent((event) => this.dispatch(event));
+    await this.feed.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.feed?.stop();
+    await new Promise<void>((resolve) => (this.io ? this.io.close(() => resolve()) : resolve()));
+  }
+
+  /** Browsers send Origin: it must be this server's own, or listed in QUIRE_ALLOWED_ORIGINS. */
+  private originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (!origin) return true; // not a browser: the token decides
+    if (this.config.allowedOrigins.includes(origin)) return true;
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
+  }
+
+  private connected(socket: Socket): void {
+    const client: Client = { socket, principal: socket.data.principal as Principal, subscriptions: [], sent: new Set() };
+    this.clients.set(socket.id, client);
+    socket.on('subscribe', (message: unknown, ack?: Ack) => {
+      this.subscribe(client, message)
+        .then((answer) => ack?.(answer))
+        .catch((error: Error) => ack?.({ ok: false, error: error.message }));
+    });
+    socket.on('unsubscribe', (message: unknown, ack?: Ack) => {
+      const target = parseTarget(message);
+      if ('error' in target) return ack?.({ ok: false, error: target.error });
+      client.subscriptions = client.subscriptions.filter((s) => !(s.kind === target.kind && s.id === target.id));
+      ack?.({ ok: true });
+    });
+    socket.on('disconnect', () => this.clients.delete(socket.id));
+  }
+
+  private async subscribe(client: Client, message: unknown): Promise<Record<string, unknown>> {
+    const target = parseTarget(message);
+    if ('error' in target) return { ok: false, error: target.error };
+    const resolved = await this.resolve(target.kind, target.id);
+    if (!resolved) return { ok: false, error: `${target.kind} '${target.id}' not found` };
+    if (target.kind !== 'all' && !maySee(client.principal, resolved.clusterId)) {
+      return { ok: false, error: `forbidden: this token may not see ${target.kind} '${target.id}'` };
+    }
+    const subscription: Subscription = { kind: target.kind, id: resolved.id, queue: [] };
+    client.subscriptions.push(subscription);
+    let replayed = 0;
+    if (target.since !== undefined) {
+      const rows = await this.dataSource.query(
+        target.kind === 'all'
+          ? `SELECT * FROM deploy_events WHERE seq > $1 ORDER BY seq LIMIT ${REPLAY_LIMIT}`
+          : `SELECT * FROM deploy_events WHERE ${COLUMN[target.kind]} = $2 AND seq > $1 ORDER BY seq LIMIT ${REPLAY_LIMIT}`,
+        target.kind === 'all' ? [target.since] : [target.since, resolved.id],
+      );
+      for (const row of rows) if (this.send(client, toDeployEvent(row))) replayed++;
+    }
+    // Live events that arrived during the replay follow it, in order; `sent` drops repeats.
+    const queued = subscription.queue ?? [];
+    subscription.queue = null;
+    for (const event of queued) this.send(client, event);
+    return { ok: true, kind: target.kind, id: resolved.id, replayed };
+  }
+
+  /** The record's id (names are accepted) and its cluster, for the visibility check. */
+  private async resolve(kind: Kind, ref: string | null): Promise<{ id: string | null; clusterId: string | null } | null> {
+    if (kind === 'all') return { id: null, clusterId: null };
+    const byName = !isUuid(ref!);
+    if (byName && kind === 'job') return null;
+    const sql: Record<Exclude<Kind, 'all'>, string> = {
+      job: 'SELECT id, cluster_id FROM jobs WHERE id = $1',
+      deployment: `SELECT id, cluster_id FROM deployments WHERE ${byName ? 'name' : 'id'} = $1`,
+      group: `SELECT id, cluster_id FROM deployment_groups WHERE ${byName ? 'name' : 'id'} = $1`,
+      cluster: `SELECT id, id AS cluster_id FROM clusters WHERE ${byName ? 'name' : 'id'} = $1`,
+    };
+    const rows = (await this.dataSource.query(sql[kind], [ref])) as { id: string; cluster_id: string | null }[];
+    return rows.length === 1 ? { id: rows[0]!.id, clusterId: rows[0]!.cluster_id } : null;
+  }
+
+  private dispatch(event: DeployEvent): void {
+    for (const client of this.clients.values()) {
+      let live = false;
+      for (const subscription of client.subscriptions) {
+        if (!matches(subscription, event, client.principal)) continue;
+        if (subscription.queue) subscription.queue.push(event);
+        else live = true;
+      }
+      if (live) this.send(client, event);
+    }
+  }
+
+  private send(client: Client, event: DeployEvent): boolean {
+    if (client.sent.has(event.seq)) return false;
+    client.sent.add(event.seq);
+    if (client.sent.size > SENT_MEMORY) client.sent.delete(client.sent.values().next().value!);
+    client.socket.emit('deploy_event', event);
+    const notification = notificationOf(event);
+    if (notification) client.socket.emit('notification', notification);
+    return true;
+  }
+}
+
+function matches(subscription: Subscription, event: DeployEvent, principal: Principal): boolean {
+  if (subscription.kind === 'all') return maySee(principal, event.cluster_id);
+  const value = { job: event.job_id, deployment: event.deployment_id, group: event.group_id, cluster: event.cluster_id }[subscription.kind];
+  return value === subscription.id;
+}
+
+/** `should_notify` books: the job's final outcome, and only that, becomes a notification. */
+function notificationOf(event: DeployEvent): Record<string, unknown> | null {
+  const data = (event.data ?? {}) as { should_notify?: boolean; book?: string; action?: string; deployment?: string; error?: string };
+  if (event.type !== 'job' || !data.should_notify || !['done', 'error', 'cancel'].includes(event.state ?? '')) return null;
+  const what = `${data.action ?? 'job'}${data.deployment ? ` on ${data.deployment}` : ''}`;
+  return {
+    job_id: event.job_id,
+    seq: event.seq,
+    state: event.state,
+    title: `${what}: ${event.state}`,
+    message: event.state === 'error' ? (data.error ?? 'failed') : event.state === 'done' ? `${what} finished` : `${what} was cancelled`,
+    at: event.at,
+  };
+}
+
+function parseTarget(message: unknown): { kind: Kind; id: string | null; since?: number } | { error: string } {
+  if (!message || typeof message !== 'object') return { error: 'subscribe expects an object such as { job: "<id>", since: 12 }' };
+  const m = message as Record<string, unknown>;
+  const kinds = KINDS.filter((k) => m[k] !== undefined && m[k] !== false);
+  if (kinds.length !== 1) return { error: `subscribe to exactly one of ${KINDS.join(', ')}` };
+  const kind = kinds[0]!;
+  const id = kind === 'all' ? null : m[kind];
+  if (kind !== 'all' && (typeof id !== 'string' || !id)) return { error: `${kind} must be an id or a name` };
+  const since = m.since;
+  if (since !== undefined && since !== null && (!Number.isInteger(Number(since)) || Number(since) < 0)) {
+    return { error: 'since must be a non-negative integer seq' };
+  }
+  return { kind, id: id as string | null, since: since === undefined || since === null ? undefined : Number(since) };
+}
