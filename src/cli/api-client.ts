@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
-    private readonly token: string,
+    readonly token: string,
   ) {}
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): ApiClient {
@@ -18,12 +18,12 @@ export class ApiClient {
     return new ApiClient(baseUrl.replace(/\/$/, ''), token);
   }
 
-  async call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     let response: Response;
     try {
       response = await fetch(this.baseUrl + path, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
@@ -37,8 +37,8 @@ export class ApiClient {
   }
 
   /** Like call(), but a 4xx/5xx becomes an Error carrying the API's message and details. */
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const result = await this.call<T & { message?: string; details?: { message: string }[] }>(method, path, body);
+  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const result = await this.call<T & { message?: string; details?: { message: string }[] }>(method, path, body, headers);
     if (result.status >= 400) {
       const details = (result.body?.details ?? []).map((d) => `  - ${d.message}`).join('\n');
       throw new Error(`${result.body?.message ?? `HTTP ${result.status}`}${details ? `\n${details}` : ''}`);

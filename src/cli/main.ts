@@ -11,6 +11,10 @@ import { validationContext } from '../books/books.service.js';
 import { ApiClient } from './api-client.js';
 import { parseParamArgs } from './params.js';
 import { printPlan } from './plan.printer.js';
+import { followJob } from './follow.js';
+import { TokensService } from '../api/tokens.service.js';
+import type { Role } from '../api/api-token.entity.js';
+import type { DataSource } from 'typeorm';
 
 const program = new Command('quire').description('Deployment books compiled into jobs, run by workers, watched live.');
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -98,16 +102,65 @@ program
   .argument('<action>')
   .option('--param <key=value>', 'an action parameter (repeatable)', collect, [])
   .option('--idempotency-key <key>', 'make retries of this trigger return the same job')
-  .action(async (deployment: string, action: string, options: { param: string[]; idempotencyKey?: string }) => {
+  .option('--follow', 'show the job live until it ends; exit 0 only if it ends done')
+  .option('--output', 'with --follow: stream the steps\' output instead of the progress display')
+  .action(async (deployment: string, action: string, options: { param: string[]; idempotencyKey?: string; follow?: boolean; output?: boolean }) => {
     const api = ApiClient.fromEnv();
     const params = await typedParams(api, deployment, action, options.param);
     const { job, created } = await api.request<{ job: { id: string; state: string }; created: boolean }>(
       'POST',
       `/api/deployments/${encodeURIComponent(deployment)}/actions/${encodeURIComponent(action)}`,
       { params },
+      options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {},
     );
     console.log(`${created ? 'created' : 'existing'} job ${job.id} (${job.state})`);
+    if (options.follow) process.exitCode = exitCodeFor(await followJob(api, api.token, job.id, { output: options.output }));
   });
+
+program
+  .command('follow')
+  .description('show a job live until it ends; exit 0 only if it ends done')
+  .argument('<job>')
+  .option('--output', 'stream the steps\' output instead of the progress display')
+  .action(async (jobId: string, options: { output?: boolean }) => {
+    const api = ApiClient.fromEnv();
+    process.exitCode = exitCodeFor(await followJob(api, api.token, jobId, { output: options.output }));
+  });
+
+program
+  .command('token')
+  .description('manage API tokens')
+  .command('create')
+  .description('create a token; it is printed once, only its hash is stored')
+  .requiredOption('--role <role>', 'viewer, operator or admin')
+  .option('--name <name>', 'who or what uses it', 'cli')
+  .option('--cluster <cluster...>', 'limit the token to these clusters (names or ids)')
+  .action(async (options: { role: Role; name: string; cluster?: string[] }) => {
+    const database = await openDatabase(loadConfig());
+    try {
+      const clusterIds = options.cluster ? await clusterIdsOf(database.dataSource, options.cluster) : null;
+      const app = new TokensService(database.dataSource);
+      const { token, record } = await app.create(options.name, options.role, clusterIds);
+      console.log(token);
+      console.error(`created ${record.role} token '${record.name}' (${record.prefix}…)${clusterIds ? ` for ${options.cluster!.join(', ')}` : ''}`);
+    } finally {
+      await database.close();
+    }
+  });
+
+function exitCodeFor(state: string): number {
+  return state === 'done' ? 0 : state === 'cancel' ? 3 : 1;
+}
+
+async function clusterIdsOf(dataSource: DataSource, refs: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const ref of refs) {
+    const rows = (await dataSource.query('SELECT id FROM clusters WHERE name = $1 OR id::text = $1', [ref])) as { id: string }[];
+    if (!rows[0]) throw new Error(`no cluster '${ref}'`);
+    ids.push(rows[0].id);
+  }
+  return ids;
+}
 
 /** Types `--param` values by the params schema of the book the action would use. */
 async function typedParams(api: ApiClient, deployment: string, action: string, pairs: string[]) {

@@ -1,0 +1,34 @@
+import { formatSeconds, progressBar, renderJob } from './follow.js';
+
+describe('the follow display', () => {
+  it('formats durations for people', () => {
+    expect([formatSeconds(5), formatSeconds(90), formatSeconds(3720)]).toEqual(['5s', '1m30s', '1h02m']);
+  });
+  it('draws a progress bar', () => {
+    expect(progressBar(1, 4, 8)).toBe('[##......]');
+    expect(progressBar(0, 0, 4)).toBe('[####]');
+  });
+  it('shows one line per step with state and elapsed/estimate, then the bar and ETA', () => {
+    const now = Date.parse('2026-01-01T00:00:10Z');
+    const lines = renderJob(
+      {
+        id: 'j1',
+        state: 'running',
+        book: 'app.deploy',
+        deployment: 'web',
+        progress: { done_steps: 1, total_steps: 3, eta_s: 25 },
+        steps: [
+          { name: 'a', state: 'done', estimated_duration: 5, date_started: null, duration: 4 },
+          { name: 'b', state: 'running', estimated_duration: 20, date_started: '2026-01-01T00:00:05Z', duration: null },
+          { name: 'c', state: 'pending', estimated_duration: 10, date_started: null, duration: null },
+        ],
+      },
+      now,
+    );
+    expect(lines[0]).toBe('job j1 app.deploy on web: running');
+    expect(lines[1]).toMatch(/✔ a\s+done\s+4s\/5s/);
+    expect(lines[2]).toMatch(/▶ b\s+running\s+5s\/20s/);
+    expect(lines[3]).toMatch(/· c\s+pending\s+est 10s/);
+    expect(lines[4]).toContain('1/3 steps, ETA 25s');
+  });
+});

@@ -1,0 +1,110 @@
+// `quire follow <job>` and `quire run ... --follow`: the job's live progress in a terminal, from
+// the same socket.io events the portal gets. One line per step (state, elapsed/estimate), a
+// progress bar with the ETA, output on demand. Resolves with the job's final state.
+import { io } from 'socket.io-client';
+import type { ApiClient } from './api-client.js';
+
+interface StepLine {
+  name: string;
+  state: string;
+  estimated_duration: number;
+  date_started: string | null;
+  duration: number | null;
+}
+interface JobSnapshot {
+  id: string;
+  state: string;
+  book: string;
+  deployment: string | null;
+  steps: StepLine[];
+  progress: { done_steps: number; total_steps: number; eta_s: number };
+}
+interface LiveEvent {
+  seq: number;
+  type: string;
+  state?: string;
+  step_name?: string;
+  progress?: JobSnapshot['progress'];
+  data?: { chunk?: string; error?: string };
+}
+
+const FINAL = ['done', 'error', 'cancel'];
+const MARK: Record<string, string> = { done: '✔', error: '✖', cancel: '⊘', skipped: '–', running: '▶', retrying: '↻', waiting: '⏸', pending: '·' };
+
+export function formatSeconds(s: number): string {
+  if (s < 60) return `${Math.round(s)}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function progressBar(done: number, total: number, width = 24): string {
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+/** The lines of the display for one moment. */
+export function renderJob(job: JobSnapshot, now = Date.now()): string[] {
+  const lines = [`job ${job.id} ${job.book}${job.deployment ? ` on ${job.deployment}` : ''}: ${job.state}`];
+  for (const step of job.steps) {
+    const elapsed = step.duration ?? (step.date_started && step.state === 'running' ? (now - Date.parse(step.date_started)) / 1000 : 0);
+    const timing = step.state === 'pending' ? `est ${formatSeconds(step.estimated_duration)}` : `${formatSeconds(elapsed)}/${formatSeconds(step.estimated_duration)}`;
+    lines.push(`  ${MARK[step.state] ?? '?'} ${step.name.padEnd(24)} ${step.state.padEnd(9)} ${timing}`);
+  }
+  const { done_steps, total_steps, eta_s } = job.progress;
+  lines.push(`  ${progressBar(done_steps, total_steps)} ${done_steps}/${total_steps} steps, ETA ${FINAL.includes(job.state) ? '-' : formatSeconds(eta_s)}`);
+  return lines;
+}
+
+export async function followJob(api: ApiClient, token: string, jobId: string, options: { output?: boolean; write?: (s: string) => void } = {}): Promise<string> {
+  const write = options.write ?? ((s: string) => process.stdout.write(s));
+  const tty = process.stdout.isTTY && !options.output;
+  let job = (await api.request<{ job: JobSnapshot }>('GET', `/api/jobs/${jobId}`)).job;
+  let drawn = 0;
+  const draw = () => {
+    const lines = renderJob(job);
+    if (tty) write(`${drawn ? `\x1b[${drawn}A` : ''}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
+    else write(`${lines.join('\n')}\n`);
+    drawn = lines.length;
+  };
+  draw();
+  if (FINAL.includes(job.state)) return job.state;
+  const socket = io(api.baseUrl, { auth: { token }, transports: ['websocket'] });
+  let lastSeq = 0;
+  return new Promise<string>((resolve, reject) => {
+    let refreshing = false;
+    const refresh = async () => {
+      if (refreshing) return;
+      refreshing = true;
+      try {
+        job = (await api.request<{ job: JobSnapshot }>('GET', `/api/jobs/${jobId}`)).job;
+        if (!options.output) draw();
+        if (FINAL.includes(job.state)) {
+          if (options.output) write(`${renderJob(job).join('\n')}\n`);
+          clearInterval(ticker);
+          socket.close();
+          resolve(job.state);
+        }
+      } catch (error) {
+        reject(error as Error);
+      } finally {
+        refreshing = false;
+      }
+    };
+    // Elapsed times move even when no event comes.
+    const ticker = setInterval(() => tty && draw(), 1000);
+    socket.on('connect', () => socket.emit('subscribe', { job: jobId, since: lastSeq }));
+    socket.on('connect_error', (error) => {
+      clearInterval(ticker);
+      reject(new Error(`cannot follow the job live: ${error.message}`));
+    });
+    socket.on('deploy_event', (event: LiveEvent) => {
+      lastSeq = Math.max(lastSeq, event.seq);
+      if (event.type === 'output') {
+        if (options.output && event.data?.chunk) write(event.data.chunk);
+        return;
+      }
+      if (options.output && event.type === 'step') write(`--- ${event.step_name}: ${event.state}${event.data?.error ? ` (${event.data.error})` : ''}\n`);
+      void refresh();
+    });
+  });
+}
