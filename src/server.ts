@@ -42,7 +42,7 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
   let app: NestExpressApplication | undefined;
   try {
     app = await NestFactory.create<NestExpressApplication>(
-      AppModule.forRoot(config, database.dataSource, { pubsub, engine: options.engine ?? true }),
+      AppModule.forRoot(config, database.dataSource, { pubsub, engine: options.engine ?? config.engine.enabled }),
       { logger: LEVELS[config.logLevel] },
     );
     // Books arrive as YAML text on /api/books/validate.

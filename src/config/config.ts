@@ -18,6 +18,8 @@ export interface QuireConfig {
 }
 
 export interface EngineConfig {
+  /** run a worker in `quire serve` (QUIRE_ENGINE=off for API-only nodes) */
+  enabled: boolean;
   /** jobs one node runs at once */
   concurrency: number;
   leaseSeconds: number;
@@ -47,6 +49,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, `must be an integer from ${min} to ${max} (got '${raw}')`);
   }
   return value;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+  if (['off', 'false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `must be on or off (got '${env[name]}')`);
 }
 
 /** `default:8,deploy:2` → { default: 8, deploy: 2 }; `default` is always present. */
@@ -97,6 +107,7 @@ export function loadConfig(env: Env = process.env): QuireConfig {
     workerId: env.QUIRE_WORKER_ID || `${env.HOSTNAME ?? 'node'}:${process.pid}`,
     eventRetentionDays: integer(env, 'QUIRE_EVENT_RETENTION_DAYS', 30, 1, 36_500),
     engine: {
+      enabled: flag(env, 'QUIRE_ENGINE', true),
       concurrency: integer(env, 'QUIRE_WORKER_CONCURRENCY', 8, 1, 1000),
       leaseSeconds: integer(env, 'QUIRE_LEASE_SECONDS', 15, 3, 3600),
       heartbeatSeconds: integer(env, 'QUIRE_HEARTBEAT_SECONDS', 1, 1, 60),

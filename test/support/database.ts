@@ -1,7 +1,7 @@
 // Real PostgreSQL for integration tests (STYLE.md habit 9): the migrations run once into a
 // template database, and each test file gets its own clone of it.
 import pg from 'pg';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createDataSource } from '../../src/db/data-source.js';
 import { runMigrations } from '../../src/db/database.js';
 import { MIGRATIONS } from '../../migrations/index.js';
@@ -26,19 +26,16 @@ async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** The template is rebuilt when it lacks a migration, so a new migration needs no manual step. */
+/** A fingerprint of the migrations' code: the template is rebuilt whenever they change. */
+const FINGERPRINT = createHash('sha256')
+  .update(MIGRATIONS.map((m) => `${m.name}:${m.prototype.up.toString()}`).join('\n'))
+  .digest('hex')
+  .slice(0, 16);
+
 async function ensureTemplate(admin: pg.Client): Promise<void> {
-  const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE])).rowCount === 1;
-  if (exists) {
-    const probe = new pg.Client({ connectionString: urlFor(TEMPLATE) });
-    await probe.connect();
-    try {
-      const rows = await probe.query('SELECT name FROM quire_migrations').catch(() => ({ rows: [] as { name: string }[] }));
-      const applied = new Set(rows.rows.map((r: { name: string }) => r.name));
-      if (MIGRATIONS.every((m) => applied.has(m.name))) return;
-    } finally {
-      await probe.end();
-    }
+  const found = await admin.query(`SELECT shobj_description(oid, 'pg_database') AS fingerprint FROM pg_database WHERE datname = $1`, [TEMPLATE]);
+  if (found.rowCount === 1) {
+    if (found.rows[0].fingerprint === FINGERPRINT) return;
     await admin.query(`DROP DATABASE ${TEMPLATE} WITH (FORCE)`);
   }
   await admin.query(`CREATE DATABASE ${TEMPLATE}`);
@@ -49,6 +46,7 @@ async function ensureTemplate(admin: pg.Client): Promise<void> {
   } finally {
     await dataSource.destroy();
   }
+  await admin.query(`COMMENT ON DATABASE ${TEMPLATE} IS '${FINGERPRINT}'`);
 }
 
 export interface TestDatabase {

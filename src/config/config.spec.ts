@@ -1,0 +1,23 @@
+import { ConfigError, loadConfig, parseChannels } from './config.js';
+
+describe('configuration', () => {
+  it('has working defaults', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.channels).toEqual({ default: 8 });
+    expect(config.engine.enabled).toBe(true);
+  });
+  it('names the variable that is wrong', () => {
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(/^PORT: must be an integer/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL: must start with postgres/);
+    expect(() => loadConfig({ QUIRE_ENGINE: 'maybe' })).toThrow(/^QUIRE_ENGINE/);
+    expect(() => loadConfig({ QUIRE_LEASE_SECONDS: '1' })).toThrow(/^QUIRE_LEASE_SECONDS: must be an integer from 3/);
+  });
+  it('parses channel capacities', () => {
+    expect(parseChannels('default:4,deploy:2')).toEqual({ default: 4, deploy: 2 });
+    expect(() => parseChannels('deploy=2')).toThrow(/QUIRE_CHANNELS/);
+    expect(() => parseChannels('deploy:0')).toThrow(/QUIRE_CHANNELS/);
+  });
+});

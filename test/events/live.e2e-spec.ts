@@ -1,0 +1,193 @@
+// Live events end to end: a job run by a worker process (node B) is watched by socket.io
+// clients of an API node (A) that runs no worker; replay with `since`; who may subscribe.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { io, type Socket } from 'socket.io-client';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { TokensService } from '../../src/api/tokens.service.js';
+
+const INVENTORY = `clusters:
+  - name: c1
+    groups:
+      - name: g1
+        deployments:
+          - { name: app-1, kind: web }
+  - name: c2
+    groups:
+      - name: g2
+        deployments:
+          - { name: app-2, kind: web }
+`;
+const BOOK = `name: web.deploy
+kind: web
+action: deploy
+should_notify: true
+steps:
+  - name: one
+    kind: shell
+    run: "echo one; sleep 0.4"
+  - name: two
+    kind: shell
+    run: "for i in 1 2 3; do echo tick $i; sleep 0.3; done"
+  - name: three
+    kind: shell
+    run: "echo three"
+`;
+
+interface LiveEvent {
+  seq: number;
+  type: string;
+  state?: string;
+  job_id: string;
+  step_id: string | null;
+  step_name?: string;
+  progress?: { done_steps: number; total_steps: number; eta_s: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => T | undefined | false, ms = 20_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describe('live deploy events over socket.io', () => {
+  let app: TestApp;
+  let worker: ChildProcess;
+  let booksDir: string;
+  const sockets: Socket[] = [];
+
+  const connect = (token: string, extra: Record<string, unknown> = {}) => {
+    const socket = io(app.url, { auth: { token }, transports: ['websocket'], reconnection: false, ...extra });
+    sockets.push(socket);
+    return socket;
+  };
+  const connected = (socket: Socket) =>
+    new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', (error) => reject(error));
+    });
+  const subscribe = (socket: Socket, target: Record<string, unknown>) =>
+    new Promise<{ ok: boolean; error?: string }>((resolve) => socket.emit('subscribe', target, resolve));
+  const trigger = async (deployment: string) => (await app.api('POST', `/api/deployments/${deployment}/actions/deploy`, {})).body.job.id as string;
+  const jobDone = async (id: string) => {
+    for (let i = 0; i < 300; i++) {
+      const { job } = (await app.api('GET', `/api/jobs/${id}`)).body;
+      if (['done', 'error', 'cancel'].includes(job.state)) return job;
+      await sleep(100);
+    }
+    throw new Error(`job ${id} did not end`);
+  };
+
+  beforeAll(async () => {
+    booksDir = mkdtempSync(join(tmpdir(), 'quire-live-'));
+    writeFileSync(join(booksDir, 'inventory.yaml'), INVENTORY);
+    writeFileSync(join(booksDir, 'web.deploy.book.yaml'), BOOK);
+    app = await startTestApp({ booksDir, engine: false });
+    worker = spawn('node', ['bin/quire.js', 'worker'], {
+      env: { ...process.env, DATABASE_URL: app.database!.url, QUIRE_DATA_DIR: app.dataDir, QUIRE_LOG_LEVEL: 'warn', QUIRE_POLL_MS: '200' },
+      stdio: 'ignore',
+      detached: true,
+    });
+  });
+
+  afterAll(async () => {
+    sockets.forEach((s) => s.close());
+    if (worker?.pid) {
+      try {
+        process.kill(-worker.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await app?.close();
+    rmSync(booksDir, { recursive: true, force: true });
+  });
+
+  it('delivers every event of a job run on another node, in seq order, and a reconnect with `since` misses nothing', async () => {
+    const watcher = connect(app.token);
+    const seen: LiveEvent[] = [];
+    watcher.on('deploy_event', (e: LiveEvent) => seen.push(e));
+    await connected(watcher);
+    expect(await subscribe(watcher, { deployment: 'app-1' })).toMatchObject({ ok: true });
+
+    // A second client leaves after the first step starts, and comes back with its last seq.
+    const flaky = connect(app.token);
+    const flakySeen: LiveEvent[] = [];
+    flaky.on('deploy_event', (e: LiveEvent) => flakySeen.push(e));
+    await connected(flaky);
+    await subscribe(flaky, { deployment: 'app-1' });
+
+    const notifications: { job_id: string; state: string }[] = [];
+    watcher.on('notification', (n) => notifications.push(n));
+    const jobId = await trigger('app-1');
+    await until('the first step to run', () => flakySeen.some((e) => e.type === 'step' && e.state === 'running'));
+    flaky.close();
+    const lastSeen = Math.max(...flakySeen.map((e) => e.seq));
+    await sleep(700);
+    const back = connect(app.token);
+    back.on('deploy_event', (e: LiveEvent) => flakySeen.push(e));
+    await connected(back);
+    expect(await subscribe(back, { deployment: 'app-1', since: lastSeen })).toMatchObject({ ok: true });
+
+    const job = await jobDone(jobId);
+    expect(job.state).toBe('done');
+    await until('the job done event', () => seen.some((e) => e.type === 'job' && e.state === 'done'));
+    await sleep(300);
+
+    const mine = seen.filter((e) => e.job_id === jobId);
+    const seqs = mine.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    const states = mine.filter((e) => e.type !== 'output').map((e) => `${e.type}:${e.step_name ?? ''}:${e.state}`);
+    expect(states).toEqual([
+      'job::scheduled',
+      'job::running',
+      'step:one:running',
+      'step:one:done',
+      'step:two:running',
+      'step:two:done',
+      'step:three:running',
+      'step:three:done',
+      'job::done',
+    ]);
+    expect(mine.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.progress?.done_steps)).toEqual([1, 2, 3]);
+    expect(mine.some((e) => e.type === 'output')).toBe(true);
+
+    const flakyMine = flakySeen.filter((e) => e.job_id === jobId).map((e) => e.seq);
+    expect(flakyMine).toEqual(seqs);
+    expect(notifications.filter((n) => n.job_id === jobId)).toEqual([expect.objectContaining({ state: 'done' })]);
+  });
+
+  it('refuses a bad token at the handshake and a foreign Origin', async () => {
+    await expect(connected(connect('not-a-token'))).rejects.toThrow(/unauthorized/);
+    await expect(connected(connect(app.token, { extraHeaders: { origin: 'http://evil.example' } }))).rejects.toThrow();
+    await expect(connected(connect(app.token, { extraHeaders: { origin: new URL(app.url).origin } }))).resolves.toBeUndefined();
+  });
+
+  it('lets a viewer scoped to one cluster subscribe there only, and filters `all` by cluster', async () => {
+    const c2 = (await app.api('GET', '/api/clusters/c2')).body.cluster;
+    const { token } = await app.server.app.get(TokensService).create('c2 viewer', 'viewer', [c2.id]);
+    const viewer = connect(token);
+    const seen: LiveEvent[] = [];
+    viewer.on('deploy_event', (e: LiveEvent) => seen.push(e));
+    await connected(viewer);
+    expect(await subscribe(viewer, { cluster: 'c1' })).toMatchObject({ ok: false, error: expect.stringContaining('forbidden') });
+    expect(await subscribe(viewer, { deployment: 'app-1' })).toMatchObject({ ok: false });
+    expect(await subscribe(viewer, { cluster: 'c2' })).toMatchObject({ ok: true });
+    expect(await subscribe(viewer, { all: true })).toMatchObject({ ok: true });
+    const hidden = await trigger('app-1');
+    const visible = await trigger('app-2');
+    await jobDone(hidden);
+    await jobDone(visible);
+    await until('the visible job to finish', () => seen.some((e) => e.job_id === visible && e.type === 'job' && e.state === 'done'));
+    expect(seen.some((e) => e.job_id === hidden)).toBe(false);
+  });
+});
