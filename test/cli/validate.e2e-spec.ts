@@ -1,0 +1,42 @@
+// `quire validate` as a book author runs it: the real command, its output and exit code.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const quire = (...args: string[]) => spawnSync('node', ['bin/quire.js', ...args], { encoding: 'utf8' });
+const INVALID = 'test/fixtures/books/invalid';
+
+describe('quire validate', () => {
+  it('passes the example books and the valid fixtures', () => {
+    const result = quire('validate', 'books/', 'test/fixtures/books/valid');
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('prints file:line:col: message for every invalid fixture and exits 1', () => {
+    const files = readdirSync(INVALID).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(15);
+    // One run for all of them: each file must have its own located problem in the output.
+    const result = quire('validate', ...files.map((f) => join(INVALID, f)));
+    expect(result.status).toBe(1);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.every((l) => /^[^:]+:\d+:\d+: \S/.test(l))).toBe(true);
+    for (const file of files) {
+      const path = join(INVALID, file);
+      // `# expect: <text> ; line N`, as in the contract kit: texts to find, and the line.
+      const parts = readFileSync(path, 'utf8').split('\n')[0]!.replace(/^# expect:\s*/, '').split(';').map((x) => x.trim());
+      const line = parts.map((p) => /^line (\d+)$/.exec(p)?.[1]).find(Boolean);
+      const texts = parts.filter((p) => p && !/^line \d+$/.test(p));
+      const own = lines.filter((l) => l.startsWith(`${path}:`) && texts.every((t) => l.toLowerCase().includes(t.toLowerCase())));
+      expect({ file, found: own.length > 0 }).toEqual({ file, found: true });
+      if (line) expect({ file, at: own.some((l) => l.startsWith(`${path}:${line}:`)) }).toEqual({ file, at: true });
+    }
+  });
+
+  it('reports every problem of a file at once', () => {
+    const result = quire('validate', join(INVALID, 'unknown-top-key.book.yaml'), join(INVALID, 'priority-range.book.yaml'));
+    expect(result.status).toBe(1);
+    expect(result.stdout.trim().split('\n').length).toBeGreaterThanOrEqual(2);
+    expect(result.stderr).toMatch(/2 file\(s\) checked: \d+ error/);
+  });
+});
