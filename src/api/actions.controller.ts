@@ -46,7 +46,7 @@ export class ActionsController {
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
       checkInput({ type: 'string', pattern: IDEMPOTENCY_KEY.source }, key, 'Idempotency-Key header');
     }
-    const result = await this.jobs.trigger({ scope, target, action, params: input.params, triggeredBy: describePrincipal(principal), idempotencyKey: key });
+    const result = await this.jobs.trigger({ scope, target, action, params: input.params, triggeredBy: describePrincipal(principal), idempotencyKey: key, principal });
     if (!result.created) res.status(200);
     return { job: result.job, created: result.created };
   }

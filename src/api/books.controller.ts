@@ -88,7 +88,7 @@ export class BooksController {
     const scope: Scope = input.deployment ? 'deployment' : input.group ? 'group' : 'cluster';
     const target = (input.deployment ?? input.group ?? input.cluster)!;
     return {
-      plan: await this.jobs.plan({ scope, target, action: input.action, params: input.params, triggeredBy: describePrincipal(principal) }),
+      plan: await this.jobs.plan({ scope, target, action: input.action, params: input.params, triggeredBy: describePrincipal(principal), principal }),
     };
   }
 

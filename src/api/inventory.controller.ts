@@ -1,6 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { InventoryService } from '../inventory/inventory.service.js';
 import { checkInput } from '../common/input.js';
+import { notFound } from '../common/errors.js';
+import { CurrentPrincipal } from './principal.decorator.js';
+import { maySee, type Principal } from './tokens.service.js';
+
+/** A record of a cluster the token may not see is reported missing, as if it did not exist. */
+function visible<T>(principal: Principal, what: string, ref: string, record: T, clusterId: string | null): T {
+  if (!maySee(principal, clusterId)) throw notFound(what, ref);
+  return record;
+}
 
 const NAME = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' };
 const VARS = { type: 'object' };
@@ -35,12 +44,13 @@ export class InventoryController {
   constructor(private readonly inventory: InventoryService) {}
 
   @Get('clusters')
-  async listClusters() {
-    return { clusters: await this.inventory.listClusters() };
+  async listClusters(@CurrentPrincipal() principal: Principal) {
+    return { clusters: (await this.inventory.listClusters()).filter((c) => maySee(principal, c.id)) };
   }
   @Get('clusters/:ref')
-  async getCluster(@Param('ref') ref: string) {
-    const cluster = await this.inventory.getCluster(ref);
+  async getCluster(@Param('ref') ref: string, @CurrentPrincipal() principal: Principal) {
+    const found = await this.inventory.getCluster(ref);
+    const cluster = visible(principal, 'cluster', ref, found, found.id);
     return { cluster: { ...cluster, groups: await this.inventory.listGroups(cluster.id) } };
   }
   @Post('clusters')
@@ -58,13 +68,14 @@ export class InventoryController {
   }
 
   @Get('groups')
-  async listGroups(@Query('cluster') cluster?: string) {
+  async listGroups(@CurrentPrincipal() principal: Principal, @Query('cluster') cluster?: string) {
     const clusterId = cluster ? (await this.inventory.getCluster(cluster)).id : undefined;
-    return { groups: await this.inventory.listGroups(clusterId) };
+    return { groups: (await this.inventory.listGroups(clusterId)).filter((g) => maySee(principal, g.cluster_id)) };
   }
   @Get('groups/:ref')
-  async getGroup(@Param('ref') ref: string) {
-    const group = await this.inventory.getGroup(ref);
+  async getGroup(@Param('ref') ref: string, @CurrentPrincipal() principal: Principal) {
+    const found = await this.inventory.getGroup(ref);
+    const group = visible(principal, 'group', ref, found, found.cluster_id);
     return { group: { ...group, deployments: await this.inventory.listDeployments({ group_id: group.id }) } };
   }
   @Post('groups')
@@ -82,14 +93,21 @@ export class InventoryController {
   }
 
   @Get('deployments')
-  async listDeployments(@Query('kind') kind?: string, @Query('group') group?: string, @Query('cluster') cluster?: string) {
+  async listDeployments(
+    @CurrentPrincipal() principal: Principal,
+    @Query('kind') kind?: string,
+    @Query('group') group?: string,
+    @Query('cluster') cluster?: string,
+  ) {
     const group_id = group ? (await this.inventory.getGroup(group)).id : undefined;
     const cluster_id = cluster ? (await this.inventory.getCluster(cluster)).id : undefined;
-    return { deployments: await this.inventory.listDeployments({ kind, group_id, cluster_id }) };
+    const deployments = await this.inventory.listDeployments({ kind, group_id, cluster_id });
+    return { deployments: deployments.filter((d) => maySee(principal, d.cluster_id)) };
   }
   @Get('deployments/:ref')
-  async getDeployment(@Param('ref') ref: string) {
-    return { deployment: await this.inventory.getDeployment(ref) };
+  async getDeployment(@Param('ref') ref: string, @CurrentPrincipal() principal: Principal) {
+    const deployment = await this.inventory.getDeployment(ref);
+    return { deployment: visible(principal, 'deployment', ref, deployment, deployment.cluster_id) };
   }
   @Post('deployments')
   async createDeployment(@Body() body: unknown) {

@@ -24,21 +24,21 @@ export class JobsController {
   constructor(private readonly jobs: JobsService) {}
 
   @Get()
-  async list(@Query() query: Record<string, string>) {
+  async list(@Query() query: Record<string, string>, @CurrentPrincipal() principal: Principal) {
     const q = checkInput<{ deployment?: string; state?: string; book?: string; limit?: string }>(LIST_QUERY, { ...query }, 'query');
-    return { jobs: await this.jobs.list({ ...q, limit: q.limit ? Number(q.limit) : undefined }) };
+    return { jobs: await this.jobs.list({ ...q, limit: q.limit ? Number(q.limit) : undefined }, principal) };
   }
 
   @Get(':id')
-  async get(@Param('id') id: string) {
-    return { job: await this.jobs.get(id) };
+  async get(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
+    return { job: await this.jobs.get(id, principal) };
   }
 
   /** 200 when the job ended at once, 202 when its worker was asked to stop it. */
   @Post(':id/cancel')
   @RequireRole('operator')
   async cancel(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
-    const { job, immediate } = await this.jobs.cancel(id, describePrincipal(principal));
+    const { job, immediate } = await this.jobs.cancel(id, describePrincipal(principal), principal);
     res.status(immediate ? 200 : 202);
     return { job };
   }
@@ -47,7 +47,7 @@ export class JobsController {
   @RequireRole('operator')
   @HttpCode(202)
   async resume(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
-    return { job: await this.jobs.resume(id, describePrincipal(principal)) };
+    return { job: await this.jobs.resume(id, describePrincipal(principal), principal) };
   }
 
   @Post(':id/steps/:step/ack')
@@ -55,7 +55,7 @@ export class JobsController {
   @HttpCode(200)
   async ack(@Param('id') id: string, @Param('step') step: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal) {
     const { note } = checkInput<{ note?: string }>(NOTE_BODY, body ?? {});
-    return { job: await this.jobs.resolveManual(id, step, 'ack', describePrincipal(principal), note) };
+    return { job: await this.jobs.resolveManual(id, step, 'ack', describePrincipal(principal), note, principal) };
   }
 
   @Post(':id/steps/:step/reject')
@@ -63,6 +63,6 @@ export class JobsController {
   @HttpCode(200)
   async reject(@Param('id') id: string, @Param('step') step: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal) {
     const { note } = checkInput<{ note?: string }>(NOTE_BODY, body ?? {});
-    return { job: await this.jobs.resolveManual(id, step, 'reject', describePrincipal(principal), note) };
+    return { job: await this.jobs.resolveManual(id, step, 'reject', describePrincipal(principal), note, principal) };
   }
 }

@@ -24,6 +24,7 @@ import { CHANNELS, type PubSub } from '../db/pubsub.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
 import { JobStore } from '../engine/job-store.js';
 import { FINAL_JOB_STATES, stepStatesLeadingTo } from './job-state.js';
+import { maySee, type Principal } from '../api/tokens.service.js';
 
 export type Scope = 'deployment' | 'group' | 'cluster';
 
@@ -37,6 +38,8 @@ export interface TriggerRequest {
   parentJobId?: string;
   /** a chained trigger's `delay`: the job may not start before it passes */
   delaySeconds?: number;
+  /** the API caller; a token limited to some clusters sees and acts on nothing else */
+  principal?: Principal;
 }
 
 export interface TriggerResult {
@@ -113,8 +116,9 @@ export class JobsService {
     };
   }
 
-  async list(filter: { deployment?: string; state?: string; book?: string; limit?: number }): Promise<JobView[]> {
+  async list(filter: { deployment?: string; state?: string; book?: string; limit?: number }, principal?: Principal): Promise<JobView[]> {
     const where: FindOptionsWhere<JobEntity> = {};
+    if (principal?.clusterIds) where.cluster_id = In(principal.clusterIds);
     if (filter.deployment) where.deployment_id = (await this.inventory.getDeployment(filter.deployment)).id;
     if (filter.state) {
       const states = filter.state.split(',');
@@ -132,10 +136,8 @@ export class JobsService {
     return jobs.map((job) => jobView(job));
   }
 
-  async get(id: string): Promise<JobView> {
-    if (!isUuid(id)) throw notFound('job', id);
-    const job = await this.dataSource.getRepository(JobEntity).findOneBy({ id });
-    if (!job) throw notFound('job', id);
+  async get(id: string, principal?: Principal): Promise<JobView> {
+    const job = await this.visibleJob(id, principal);
     const steps = await this.dataSource.getRepository(JobStepEntity).find({ where: { job_id: id }, order: { position: 'ASC' } });
     return jobView(job, steps);
   }
@@ -145,8 +147,8 @@ export class JobsService {
    * a running one is flagged, and its worker, on whichever node, stops the step's whole process
    * tree at its next heartbeat (about a second).
    */
-  async cancel(id: string, by: string): Promise<{ job: JobView; immediate: boolean }> {
-    const job = await this.lockedJob(id);
+  async cancel(id: string, by: string, principal?: Principal): Promise<{ job: JobView; immediate: boolean }> {
+    const job = await this.visibleJob(id, principal);
     if (FINAL_JOB_STATES.includes(job.state)) {
       throw new QuireError(ErrorCode.StateConflict, `job ${id} already ended '${job.state}'; nothing to cancel`);
     }
@@ -166,8 +168,8 @@ export class JobsService {
   }
 
   /** Runs an `error` or `cancel` job again from its failed step; steps already done stay done. */
-  async resume(id: string, by: string): Promise<JobView> {
-    const job = await this.lockedJob(id);
+  async resume(id: string, by: string, principal?: Principal): Promise<JobView> {
+    const job = await this.visibleJob(id, principal);
     if (job.state !== 'error' && job.state !== 'cancel') {
       throw new QuireError(ErrorCode.StateConflict, `only a job that ended 'error' or 'cancel' can be resumed; job ${id} is '${job.state}'`);
     }
@@ -201,8 +203,8 @@ export class JobsService {
   }
 
   /** A person acknowledges (or rejects) a `manual` step that waits for them. */
-  async resolveManual(id: string, stepRef: string, outcome: 'ack' | 'reject', by: string, note?: string): Promise<JobView> {
-    const job = await this.lockedJob(id);
+  async resolveManual(id: string, stepRef: string, outcome: 'ack' | 'reject', by: string, note?: string, principal?: Principal): Promise<JobView> {
+    const job = await this.visibleJob(id, principal);
     await this.store.write(async (manager, emit) => {
       const [step] = (await manager.query(
         `SELECT * FROM job_steps WHERE job_id = $1 AND (name = $2 OR id::text = $2) FOR UPDATE`,
@@ -231,21 +233,23 @@ export class JobsService {
     return this.get(id);
   }
 
-  private async lockedJob(id: string): Promise<JobEntity> {
+  /** The job, if it exists and the caller may see it (an invisible job is reported missing). */
+  private async visibleJob(id: string, principal?: Principal): Promise<JobEntity> {
     if (!isUuid(id)) throw notFound('job', id);
     const job = await this.dataSource.getRepository(JobEntity).findOneBy({ id });
-    if (!job) throw notFound('job', id);
+    if (!job || (principal && !maySee(principal, job.cluster_id))) throw notFound('job', id);
     return job;
   }
 
   /** The state of a job: what a waiting `trigger` step polls. */
   async state(id: string): Promise<string> {
-    return (await this.lockedJob(id)).state;
+    return (await this.visibleJob(id)).state;
   }
 
   private async resolve(request: Omit<TriggerRequest, 'idempotencyKey'>): Promise<{ version: BookVersionEntity; target: DeploymentTarget }> {
     if (request.scope === 'deployment') {
       const target = await this.inventory.deploymentTarget(request.target);
+      if (request.principal && !maySee(request.principal, target.cluster?.id)) throw notFound('deployment', request.target);
       const version = await this.books.forAction('deployment', request.action, target.deployment.kind);
       const allowed = version.definition.allowed_from;
       if (allowed && !allowed.includes(target.deployment.state)) {
@@ -258,6 +262,7 @@ export class JobsService {
       return { version, target };
     }
     const target = request.scope === 'group' ? await this.inventory.groupTarget(request.target) : await this.inventory.clusterTarget(request.target);
+    if (request.principal && !maySee(request.principal, target.cluster?.id)) throw notFound(request.scope, request.target);
     const record = target.group ?? target.cluster!;
     const kind = typeof record.vars?.kind === 'string' ? record.vars.kind : undefined;
     return { version: await this.books.forAction(request.scope, request.action, kind), target };

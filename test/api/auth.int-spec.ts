@@ -1,0 +1,79 @@
+// Every API call is authenticated and authorised: roles, and tokens limited to clusters.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { TokensService } from '../../src/api/tokens.service.js';
+
+const INVENTORY = `clusters:
+  - name: east
+    groups: [{ name: g, deployments: [{ name: east-1, kind: web }] }]
+  - name: west
+    groups: [{ name: g, deployments: [{ name: west-1, kind: web }] }]
+`;
+const BOOK = `name: web.ping
+kind: web
+action: ping
+unique: none
+steps:
+  - { name: ping, kind: shell, run: "true" }
+`;
+
+describe('authorisation', () => {
+  let app: TestApp;
+  let dir: string;
+  const tokens: Record<string, string> = {};
+  const call = async (token: string, method: string, path: string, body?: unknown) => {
+    const response = await fetch(app.url + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: response.status === 204 ? null : await response.json() };
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'quire-auth-'));
+    writeFileSync(join(dir, 'inventory.yaml'), INVENTORY);
+    writeFileSync(join(dir, 'web.ping.book.yaml'), BOOK);
+    app = await startTestApp({ booksDir: dir, engine: false });
+    const service = app.server.app.get(TokensService);
+    const west = (await app.api('GET', '/api/clusters/west')).body.cluster.id;
+    tokens.viewer = (await service.create('v', 'viewer')).token;
+    tokens.operator = (await service.create('o', 'operator')).token;
+    tokens.westOperator = (await service.create('wo', 'operator', [west])).token;
+  });
+  afterAll(async () => {
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lets a viewer read but not trigger', async () => {
+    expect((await call(tokens.viewer!, 'GET', '/api/deployments')).status).toBe(200);
+    expect((await call(tokens.viewer!, 'POST', '/api/deployments/east-1/actions/ping', {})).status).toBe(403);
+  });
+
+  it('lets an operator trigger and cancel, but not manage inventory or books', async () => {
+    const { status, body } = await call(tokens.operator!, 'POST', '/api/deployments/east-1/actions/ping', {});
+    expect(status).toBe(202);
+    expect((await call(tokens.operator!, 'POST', `/api/jobs/${body.job.id}/cancel`)).status).toBe(200);
+    expect((await call(tokens.operator!, 'POST', '/api/clusters', { name: 'north' })).status).toBe(403);
+    expect((await call(tokens.operator!, 'POST', '/api/books/reload')).status).toBe(403);
+    expect((await app.api('POST', '/api/clusters', { name: 'north' })).status).toBe(201);
+  });
+
+  it('limits a cluster-scoped token to its cluster, reporting the rest as missing', async () => {
+    const eastJob = (await call(tokens.operator!, 'POST', '/api/deployments/east-1/actions/ping', {})).body.job;
+    const west = tokens.westOperator!;
+    const names = (await call(west, 'GET', '/api/deployments')).body.deployments.map((d: any) => d.name);
+    expect(names).toEqual(['west-1']);
+    expect((await call(west, 'GET', '/api/deployments/east-1')).status).toBe(404);
+    expect((await call(west, 'POST', '/api/deployments/east-1/actions/ping', {})).status).toBe(404);
+    expect((await call(west, 'POST', '/api/deployments/west-1/actions/ping', {})).status).toBe(202);
+    expect((await call(west, 'GET', `/api/jobs/${eastJob.id}`)).status).toBe(404);
+    expect((await call(west, 'POST', `/api/jobs/${eastJob.id}/cancel`)).status).toBe(404);
+    const jobs = (await call(west, 'GET', '/api/jobs')).body.jobs;
+    expect(jobs.length).toBeGreaterThan(0);
+    expect(jobs.every((j: any) => j.deployment === 'west-1')).toBe(true);
+  });
+});
