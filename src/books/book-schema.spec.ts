@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { STEP_KINDS } from './book.types.js';
 import { bookSchemaValidator, inventorySchemaValidator, packageRoot, paramsSchemaProblems, readSchema } from './book-schema.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const schema = readSchema('book') as Json;
 const fixture = (name: string) => parse(readFileSync(join(packageRoot(), 'test', 'fixtures', 'books', 'valid', name), 'utf8')) as unknown;

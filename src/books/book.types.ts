@@ -127,13 +127,16 @@ export interface StepPolicy {
   multiplier: number;
   /** estimated_duration_s × multiplier */
   timeout_s: number;
-  retry: {
-    max_attempts: number;
-    delay_s: number;
-    max_delay_s: number;
-    backoff: 'exponential' | 'fixed';
-    retry_on_exit_codes: number[];
-    retry_on_timeout: boolean;
-  };
+  retry: RetryPolicy;
   on_failure: OnFailure;
+}
+
+/** A step's retry policy with every default applied, durations in seconds; frozen into job steps. */
+export interface RetryPolicy {
+  max_attempts: number;
+  delay_s: number;
+  max_delay_s: number;
+  backoff: 'exponential' | 'fixed';
+  retry_on_exit_codes: number[];
+  retry_on_timeout: boolean;
 }

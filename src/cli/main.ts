@@ -19,31 +19,25 @@ import type { DataSource } from 'typeorm';
 const program = new Command('quire').description('Deployment books compiled into jobs, run by workers, watched live.');
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** Runs until SIGTERM or SIGINT, then closes gracefully (running steps get their grace period). */
+function runUntilSignalled(service: { close(): Promise<void> }): void {
+  const stop = async () => {
+    await service.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}
+
 program
   .command('serve')
-  .description('run the API, portal, gateway, worker and scheduler')
-  .action(async () => {
-    const server = await startServer(loadConfig());
-    const stop = async () => {
-      await server.close();
-      process.exit(0);
-    };
-    process.once('SIGTERM', () => void stop());
-    process.once('SIGINT', () => void stop());
-  });
+  .description('run the API, portal, gateway and a worker (QUIRE_ENGINE=off: no worker)')
+  .action(async () => runUntilSignalled(await startServer(loadConfig())));
 
 program
   .command('worker')
   .description('run only the engine: claim and run jobs from the shared database')
-  .action(async () => {
-    const worker = await startWorker(loadConfig());
-    const stop = async () => {
-      await worker.close();
-      process.exit(0);
-    };
-    process.once('SIGTERM', () => void stop());
-    process.once('SIGINT', () => void stop());
-  });
+  .action(async () => runUntilSignalled(await startWorker(loadConfig())));
 
 program
   .command('migrate')

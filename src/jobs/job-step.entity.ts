@@ -2,16 +2,9 @@ import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } 
 import { JsonColumn, NullableDate } from '../db/columns.js';
 import type { JobEntity } from './job.entity.js';
 import type { StepState } from './job-state.js';
-import type { BookStep, OnFailure } from '../books/book.types.js';
+import type { BookStep, OnFailure, RetryPolicy } from '../books/book.types.js';
 
-export interface RetryPolicy {
-  max_attempts: number;
-  delay_s: number;
-  max_delay_s: number;
-  backoff: 'exponential' | 'fixed';
-  retry_on_exit_codes: number[];
-  retry_on_timeout: boolean;
-}
+export type { RetryPolicy };
 
 export interface StepAttemptError {
   at: string;
