@@ -29,7 +29,7 @@ describe('authorisation', () => {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: response.status, body: response.status === 204 ? null : await response.json() };
+    return { status: response.status, body: (response.status === 204 ? null : await response.json()) as any };
   };
 
   beforeAll(async () => {
