@@ -6,7 +6,7 @@ import { formatProblem } from './book-validator.js';
 import { loadBooksDir, validatePaths } from './book-loader.js';
 import { validateInventorySource } from './inventory-validator.js';
 
-const ctx = { handlers: new Set(['demo.plan-layout', 'demo.render-config', 'demo.verify']) };
+const ctx = { handlers: new Set(['demo.plan-layout', 'demo.render-config', 'demo.verify']), serializeHandlers: new Set(['demo.pick-port']) };
 const VALID = join(packageRoot(), 'test', 'fixtures', 'books', 'valid');
 const book = (name: string) => `name: ${name}\nkind: demo\naction: ${name}\nsteps:\n  - name: a\n    kind: shell\n    run: "true"\n`;
 

@@ -5,7 +5,7 @@ import type { BookProblem } from './book.types.js';
 import { packageRoot } from './book-schema.js';
 import { formatProblem, validateBookSet, validateBookSource } from './book-validator.js';
 
-const ctx = { handlers: new Set(['demo.plan-layout', 'demo.render-config', 'demo.verify']) };
+const ctx = { handlers: new Set(['demo.plan-layout', 'demo.render-config', 'demo.verify']), serializeHandlers: new Set(['demo.pick-port']) };
 const FIXTURES = join(packageRoot(), 'test', 'fixtures', 'books');
 const KIT = '/work/shared/contract';
 
