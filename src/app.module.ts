@@ -16,6 +16,7 @@ import { ActionsController } from './api/actions.controller.js';
 import { JobsController } from './api/jobs.controller.js';
 import { InventoryController } from './api/inventory.controller.js';
 import { PortalController } from './portal/portal.controller.js';
+import { MetricsController } from './api/metrics.controller.js';
 import { EngineService, ENGINE_ENABLED } from './engine/engine.service.js';
 import { JobStore } from './engine/job-store.js';
 import { EventsGateway } from './events/events.gateway.js';
@@ -43,7 +44,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource)],
-      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, PortalController],
+      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, MetricsController, PortalController],
       providers: [
         InventoryService,
         BooksService,

@@ -10,6 +10,7 @@ import { openDatabase, type Database } from './db/database.js';
 import { BooksService } from './books/books.service.js';
 import { TokensService } from './api/tokens.service.js';
 import { EventsGateway } from './events/events.gateway.js';
+import { setupOpenApi } from './api/openapi.js';
 import { formatProblem } from './books/problem.js';
 import { LocalPubSub, PostgresPubSub, type PubSub } from './db/pubsub.js';
 
@@ -57,6 +58,7 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
     );
     await app.get(TokensService).ensureAdminToken(config.dataDir);
 
+    setupOpenApi(app);
     await app.get(EventsGateway).attach(app.getHttpServer());
     await app.listen(config.port, config.host);
     const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');

@@ -1,3 +1,4 @@
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { JobsService, type Scope } from '../jobs/jobs.service.js';
@@ -16,10 +17,13 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 // Triggering a lifecycle action: 202 with the job. A repeated trigger that `unique` or an
 // Idempotency-Key resolves to an existing job answers 200 with that job.
+@ApiTags('actions')
 @Controller('api')
 export class ActionsController {
   constructor(private readonly jobs: JobsService) {}
 
+  @ApiOperation({ summary: 'Trigger an action on a deployment (id or name): 202 with the job; 200 with the existing one (unique, Idempotency-Key)' })
+  @ApiBody({ schema: TRIGGER_BODY as object })
   @Post('deployments/:target/actions/:action')
   @RequireRole('operator')
   @HttpCode(202)
@@ -27,6 +31,8 @@ export class ActionsController {
     return this.trigger('deployment', target, action, body, key, principal, res);
   }
 
+  @ApiOperation({ summary: 'Trigger a group book' })
+  @ApiBody({ schema: TRIGGER_BODY as object })
   @Post('groups/:target/actions/:action')
   @RequireRole('operator')
   @HttpCode(202)
@@ -34,6 +40,8 @@ export class ActionsController {
     return this.trigger('group', target, action, body, key, principal, res);
   }
 
+  @ApiOperation({ summary: 'Trigger a cluster book' })
+  @ApiBody({ schema: TRIGGER_BODY as object })
   @Post('clusters/:target/actions/:action')
   @RequireRole('operator')
   @HttpCode(202)

@@ -1,3 +1,4 @@
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { BooksService } from '../books/books.service.js';
 import { JobsService, type Scope } from '../jobs/jobs.service.js';
@@ -46,6 +47,7 @@ const summary = (v: BookVersionEntity) => ({
   date_loaded: v.date_created,
 });
 
+@ApiTags('books')
 @Controller('api/books')
 export class BooksController {
   constructor(
@@ -65,6 +67,8 @@ export class BooksController {
   }
 
   /** YAML in (as text/yaml, or JSON `{source, file}`), every problem out with line and column. */
+  @ApiOperation({ summary: 'Validate YAML (text/yaml body, or JSON {source, file}): every problem with line and column' })
+  @ApiBody({ schema: VALIDATE_BODY as object })
   @Post('validate')
   @HttpCode(200)
   @RequireRole('viewer')
@@ -80,6 +84,8 @@ export class BooksController {
     };
   }
 
+  @ApiOperation({ summary: 'Dry run: the job an action would create, nothing stored' })
+  @ApiBody({ schema: PLAN_BODY as object })
   @Post('plan')
   @HttpCode(200)
   @RequireRole('viewer')
@@ -92,6 +98,7 @@ export class BooksController {
     };
   }
 
+  @ApiOperation({ summary: 'Reload the books directory and inventory.yaml (admin)' })
   @Post('reload')
   @HttpCode(200)
   async reload() {

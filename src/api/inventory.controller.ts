@@ -1,3 +1,4 @@
+import { ApiBody, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { InventoryService } from '../inventory/inventory.service.js';
 import { checkInput } from '../common/input.js';
@@ -39,6 +40,7 @@ const DEPLOYMENT_PATCH = {
 type Vars = Record<string, unknown>;
 
 // Inventory CRUD: reads for every role, writes for admins (the guard's default for writes).
+@ApiTags('inventory')
 @Controller('api')
 export class InventoryController {
   constructor(private readonly inventory: InventoryService) {}
@@ -53,6 +55,7 @@ export class InventoryController {
     const cluster = visible(principal, 'cluster', ref, found, found.id);
     return { cluster: { ...cluster, groups: await this.inventory.listGroups(cluster.id) } };
   }
+  @ApiBody({ schema: CLUSTER_CREATE as object })
   @Post('clusters')
   async createCluster(@Body() body: unknown) {
     return { cluster: await this.inventory.createCluster(checkInput<{ name: string; vars?: Vars }>(CLUSTER_CREATE, body)) };
@@ -78,6 +81,7 @@ export class InventoryController {
     const group = visible(principal, 'group', ref, found, found.cluster_id);
     return { group: { ...group, deployments: await this.inventory.listDeployments({ group_id: group.id }) } };
   }
+  @ApiBody({ schema: GROUP_CREATE as object })
   @Post('groups')
   async createGroup(@Body() body: unknown) {
     return { group: await this.inventory.createGroup(checkInput<{ name: string; cluster: string; vars?: Vars }>(GROUP_CREATE, body)) };
@@ -109,6 +113,7 @@ export class InventoryController {
     const deployment = await this.inventory.getDeployment(ref);
     return { deployment: visible(principal, 'deployment', ref, deployment, deployment.cluster_id) };
   }
+  @ApiBody({ schema: DEPLOYMENT_CREATE as object })
   @Post('deployments')
   async createDeployment(@Body() body: unknown) {
     return {
@@ -117,6 +122,7 @@ export class InventoryController {
       ),
     };
   }
+  @ApiBody({ schema: DEPLOYMENT_PATCH as object })
   @Patch('deployments/:ref')
   async updateDeployment(@Param('ref') ref: string, @Body() body: unknown) {
     return { deployment: await this.inventory.updateDeployment(ref, checkInput(DEPLOYMENT_PATCH, body)) };

@@ -1,3 +1,4 @@
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { JobsService } from '../jobs/jobs.service.js';
@@ -19,6 +20,7 @@ const LIST_QUERY = {
 
 const NOTE_BODY = { type: 'object', properties: { note: { type: 'string', maxLength: 2000 } }, additionalProperties: false };
 
+@ApiTags('jobs')
 @Controller('api/jobs')
 export class JobsController {
   constructor(private readonly jobs: JobsService) {}
@@ -35,6 +37,7 @@ export class JobsController {
   }
 
   /** 200 when the job ended at once, 202 when its worker was asked to stop it. */
+  @ApiOperation({ summary: 'Cancel: 200 when it ended at once, 202 when its worker was asked to stop it' })
   @Post(':id/cancel')
   @RequireRole('operator')
   async cancel(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
@@ -43,6 +46,7 @@ export class JobsController {
     return { job };
   }
 
+  @ApiOperation({ summary: 'Run an error/cancel job again from its failed step' })
   @Post(':id/resume')
   @RequireRole('operator')
   @HttpCode(202)
@@ -50,6 +54,8 @@ export class JobsController {
     return { job: await this.jobs.resume(id, describePrincipal(principal), principal) };
   }
 
+  @ApiOperation({ summary: 'Acknowledge a waiting manual step' })
+  @ApiBody({ schema: NOTE_BODY as object })
   @Post(':id/steps/:step/ack')
   @RequireRole('operator')
   @HttpCode(200)
@@ -58,6 +64,8 @@ export class JobsController {
     return { job: await this.jobs.resolveManual(id, step, 'ack', describePrincipal(principal), note, principal) };
   }
 
+  @ApiOperation({ summary: 'Reject a waiting manual step' })
+  @ApiBody({ schema: NOTE_BODY as object })
   @Post(':id/steps/:step/reject')
   @RequireRole('operator')
   @HttpCode(200)

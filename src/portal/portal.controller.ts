@@ -2,6 +2,7 @@ import { Controller, Get, NotFoundException, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { existsSync } from 'node:fs';
 import { join, normalize } from 'node:path';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../api/auth.decorators.js';
 import { packageRoot } from '../books/book-schema.js';
 
@@ -10,6 +11,7 @@ import { packageRoot } from '../books/book-schema.js';
 const STATIC = join(packageRoot(), 'src', 'portal', 'static');
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.html': 'text/html' };
 
+@ApiExcludeController()
 @Controller()
 export class PortalController {
   @Public()

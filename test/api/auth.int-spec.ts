@@ -77,3 +77,24 @@ describe('authorisation', () => {
     expect(jobs.every((j: any) => j.deployment === 'west-1')).toBe(true);
   });
 });
+
+describe('the documented API', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ booksDir: 'test/fixtures/service-books', engine: false });
+  });
+  afterAll(async () => app?.close());
+
+  it('serves an OpenAPI document listing the routes, with bearer auth', async () => {
+    const doc = await (await fetch(`${app.url}/api/docs-json`)).json();
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/deployments/{target}/actions/{action}', '/api/jobs/{id}', '/api/books/plan']));
+    expect(doc.components.securitySchemes.bearer).toBeDefined();
+    expect(doc.paths['/api/deployments/{target}/actions/{action}'].post.requestBody).toBeDefined();
+  });
+
+  it('serves Prometheus metrics to token holders only', async () => {
+    expect((await fetch(`${app.url}/metrics`)).status).toBe(401);
+    const response = await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${app.token}` } });
+    expect(await response.text()).toMatch(/^# HELP quire_jobs/m);
+  });
+});
