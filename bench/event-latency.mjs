@@ -3,6 +3,7 @@
 // clients, with 100 clients connected, against the floor of a bare PostgreSQL NOTIFY → LISTEN
 // round trip measured in the same run. Prints p50/p99 and the ratio. Stops by itself.
 //   node bench/event-latency.mjs [--clients 100] [--jobs 20] [--steps 5]
+// BENCH_CLOCK=1 times from the event row's insert rather than from its transaction's start.
 // Needs `npm run build` and PostgreSQL at $PGURL (default postgres://postgres@127.0.0.1:5432).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -86,6 +87,13 @@ try {
   }
   const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim();
   const floor = await notifyFloor(dbUrl);
+  if (process.env.BENCH_CLOCK) {
+    // Measure from the event row's insert instead of its transaction's start.
+    const c = new pg.Client({ connectionString: dbUrl });
+    await c.connect();
+    await c.query('ALTER TABLE deploy_events ALTER COLUMN at SET DEFAULT clock_timestamp()');
+    await c.end();
+  }
 
   const latencies = [];
   const clients = await Promise.all(
