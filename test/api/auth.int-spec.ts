@@ -86,7 +86,7 @@ describe('the documented API', () => {
   afterAll(async () => app?.close());
 
   it('serves an OpenAPI document listing the routes, with bearer auth', async () => {
-    const doc = await (await fetch(`${app.url}/api/docs-json`)).json();
+    const doc: any = await (await fetch(`${app.url}/api/docs-json`)).json();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/deployments/{target}/actions/{action}', '/api/jobs/{id}', '/api/books/plan']));
     expect(doc.components.securitySchemes.bearer).toBeDefined();
     expect(doc.paths['/api/deployments/{target}/actions/{action}'].post.requestBody).toBeDefined();

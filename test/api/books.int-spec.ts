@@ -27,7 +27,7 @@ describe('books API', () => {
       headers: { authorization: `Bearer ${app.token}`, 'content-type': 'text/yaml' },
       body: yaml,
     });
-    const body = await response.json();
+    const body: any = await response.json();
     expect(response.status).toBe(200);
     expect(body.valid).toBe(false);
     expect(body.problems.map((p: any) => [p.line, p.field])).toEqual(expect.arrayContaining([[4, 'priority'], [5, 'colour']]));
