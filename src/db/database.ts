@@ -2,7 +2,7 @@
 // run under an advisory lock so several nodes starting together migrate once.
 import type { DataSource } from 'typeorm';
 import type { QuireConfig } from '../config/config.js';
-import { createDataSource } from './data-source.js';
+import { createDataSource, guardPoolClients } from './data-source.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { join } from 'node:path';
 
@@ -50,6 +50,7 @@ export async function openDatabase(
   });
   try {
     await dataSource.initialize();
+    guardPoolClients(dataSource);
     // The embedded database has one owner process (and one connection): no lock to take.
     if (options.migrate !== false) await runMigrations(dataSource, { lock: !embedded });
   } catch (error) {

@@ -64,3 +64,4 @@ export class EngineService implements OnApplicationBootstrap, BeforeApplicationS
     };
   }
 }
+

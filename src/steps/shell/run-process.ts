@@ -29,12 +29,28 @@ export const KILL_GRACE_MS = 1000;
  */
 export const EXIT_DRAIN_MS = 500;
 
-/** Environment for a child: the worker's own, then `layers` in order (later wins). */
-export function childEnv(...layers: Array<Record<string, string> | undefined>): Record<string, string> {
+/**
+ * What a step inherits from the worker's environment: what a command needs to find programs and
+ * speak the locale, nothing else. The worker's environment holds DATABASE_URL, QUIRE_TOKEN and
+ * every QUIRE_SECRET_*: a step sees only the secrets its book names (BOOKS.md section 4).
+ */
+export const INHERITED_ENV: readonly string[] = ['PATH', 'HOME', 'LANG', 'TZ', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR', 'TERM'];
+
+function inherited(name: string): boolean {
+  return INHERITED_ENV.includes(name) || name.startsWith('LC_');
+}
+
+/** Environment for a child: the inherited part of `worker`'s, then `layers` in order (later wins). */
+export function childEnvFrom(worker: NodeJS.ProcessEnv, ...layers: Array<Record<string, string> | undefined>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(worker)) if (v !== undefined && inherited(k)) env[k] = v;
   for (const layer of layers) Object.assign(env, layer);
   return env;
+}
+
+/** Environment for a child of this worker: see `childEnvFrom`. */
+export function childEnv(...layers: Array<Record<string, string> | undefined>): Record<string, string> {
+  return childEnvFrom(process.env, ...layers);
 }
 
 /**
