@@ -1,0 +1,643 @@
+// One job, live: each step's state, attempt, estimate against elapsed time, errors and output
+// (following as it is printed), a progress bar with an ETA that counts down between events,
+// and the cancel, resume, ack and reject buttons.
+//
+// The page has a socket.io connection of its own subscribed to this job with `since: 0`, so the
+// server replays the job's stored events from its start (output chunks included) and then the
+// live ones. A step's output is built from those chunks while it runs; the REST answer replaces
+// it once the step has ended (the stored output is authoritative then). Without socket.io the
+// page polls GET /api/jobs/{id} every 2 s (the app's poller calls refresh()).
+import { h, append, setText, setBadge, badge, time, formatSeconds, formatDate, shortId, clear, uid } from './dom.js';
+import { get, post, session, serverNow } from './api.js';
+import { LiveChannel } from './live.js';
+import { toast } from './toasts.js';
+
+const FINAL_JOB = ['done', 'error', 'cancel'];
+const ENDED_STEP = ['done', 'error', 'cancel', 'skipped', 'retrying'];
+const FINISHED_STEP = ['done', 'skipped', 'error', 'cancel'];
+const MAX_OUTPUT = 200_000; // characters kept on the page per step
+const STALE_LIVE_MS = 10_000; // offline longer than this: running output comes from REST too
+
+export function mountJob(root, { id }, ctx) {
+  const title = h('span', { text: `Job ${shortId(id)}` });
+  const jobBadge = badge('…');
+  const crumbs = h(
+    'nav',
+    { class: 'breadcrumbs', 'aria-label': 'Breadcrumbs' },
+    h('a', { href: '#/jobs', text: 'Jobs' }),
+    h('span', { 'aria-hidden': 'true', text: ' / ' }),
+    h('span', { text: shortId(id) }),
+  );
+  const body = h('div', { class: 'job' }, h('p', { class: 'muted', role: 'status', text: 'Loading…' }));
+  root.append(crumbs, h('div', { class: 'page-head' }, h('h1', {}, title, ' ', jobBadge)), body);
+
+  let job = null;
+  const steps = new Map(); // step id -> model
+  let progress = null; // { done_steps, total_steps, eta_s, atServerMs }
+  let destroyed = false;
+  let loading = null;
+  let refetchTimer = null;
+  let caughtUp = false;
+  let offlineSince = null;
+  let channel = null;
+  let ui = null;
+  let lastAnnounced = '';
+
+  // ---- data --------------------------------------------------------------------------------
+
+  async function refresh() {
+    if (loading) return loading;
+    loading = get(`/api/jobs/${encodeURIComponent(id)}`)
+      .then(({ job: fresh }) => {
+        if (destroyed) return;
+        if (!ui) build(fresh);
+        applyRest(fresh);
+        if (!channel) startLive();
+      })
+      .catch((error) => {
+        if (destroyed) return;
+        if (!ui) {
+          clear(body).append(
+            h('p', {
+              class: 'error-text',
+              role: 'alert',
+              text: error.status === 404 ? `No job ${id} is visible to this token.` : `Could not load the job: ${error.message}`,
+            }),
+          );
+        } else flash(`Could not refresh: ${error.message}`, 'error');
+      })
+      .finally(() => (loading = null));
+    return loading;
+  }
+
+  function refetchSoon() {
+    if (!caughtUp) return; // the refetch after the replay covers it
+    clearTimeout(refetchTimer);
+    refetchTimer = setTimeout(refresh, 250);
+  }
+
+  function startLive() {
+    channel = new LiveChannel({
+      token: session.token,
+      onEvent: applyEvent,
+      onStatus: (status) => {
+        if (status !== 'live') {
+          caughtUp = false;
+          offlineSince ??= Date.now();
+        }
+        ctx.connectionChanged();
+      },
+      onCaughtUp: () => {
+        caughtUp = true;
+        offlineSince = null;
+        refresh();
+      },
+    });
+    api.channel = channel;
+    channel.subscribe({ job: id }, { since: 0 });
+    channel.start();
+    ctx.connectionChanged();
+  }
+
+  function applyRest(fresh) {
+    const liveOutputUsable = !!channel && (channel.live || (offlineSince !== null && Date.now() - offlineSince < STALE_LIVE_MS));
+    job = { ...job, ...fresh };
+    delete job.steps;
+    if (fresh.progress) setProgress(fresh.progress, serverNow());
+    for (const rest of fresh.steps ?? []) {
+      let model = steps.get(rest.id);
+      if (!model) {
+        model = { data: rest, output: '', source: 'rest', liveAttempt: null, final: false, overdue: null, ui: null };
+        steps.set(rest.id, model);
+      }
+      model.data = { ...model.data, ...rest };
+      if (rest.state === 'running') {
+        const keepLive = model.source === 'live' && model.liveAttempt === rest.attempt && liveOutputUsable;
+        model.final = false;
+        if (!keepLive) setOutput(model, rest.output ?? '', 'rest');
+      } else {
+        model.final = ENDED_STEP.includes(rest.state);
+        setOutput(model, rest.output ?? '', 'rest');
+      }
+      if (rest.state !== 'running') model.overdue = null;
+    }
+    render();
+  }
+
+  function applyEvent(event) {
+    if (!ui || event.job_id !== job.id) return;
+    if (event.progress) setProgress(event.progress, Date.parse(event.at) || serverNow());
+    if (event.type === 'job') {
+      const before = job.state;
+      job.state = event.state ?? job.state;
+      if (event.state === 'running' && !job.date_running) job.date_running = event.at;
+      if (FINAL_JOB.includes(event.state)) {
+        job.date_done = event.at;
+        if (event.data?.error) job.error = event.data.error;
+      }
+      if (caughtUp && before !== job.state) announce(`Job ${job.state}.`);
+      refetchSoon();
+    } else if (event.type === 'step' || event.type === 'output' || event.type === 'overdue') {
+      const model = stepOf(event);
+      if (!model) {
+        refetchSoon();
+        return;
+      }
+      const s = model.data;
+      if (event.type === 'step') {
+        s.state = event.state ?? s.state;
+        if (Number.isInteger(event.data?.attempt)) s.attempt = event.data.attempt;
+        if (event.state === 'running') {
+          s.date_started = event.at;
+          s.date_finished = null;
+          s.duration = null;
+          s.error = null;
+          model.overdue = null;
+          model.final = false;
+          model.liveAttempt = s.attempt;
+          setOutput(model, '', 'live');
+        } else if (ENDED_STEP.includes(event.state)) {
+          s.date_finished = event.at;
+          if (event.data?.duration !== undefined && event.data.duration !== null) s.duration = Number(event.data.duration);
+          if (event.data?.error) {
+            s.error = event.data.error;
+            s.errors = [...(s.errors ?? []), { at: event.at, attempt: event.data.attempt ?? s.attempt, message: event.data.error }];
+          } else if (event.state === 'done') s.error = null;
+          if (event.data?.reason && event.state === 'skipped') s.error = event.data.reason;
+          model.final = true;
+          model.overdue = null;
+        } else if (event.state === 'waiting') {
+          s.outputs = { ...(s.outputs ?? {}), instructions: event.data?.instructions ?? s.outputs?.instructions };
+        }
+        if (caughtUp) announce(`Step ${s.name} ${s.state}.${progressSentence()}`);
+        refetchSoon();
+      } else if (event.type === 'output') {
+        const chunk = typeof event.data?.chunk === 'string' ? event.data.chunk : '';
+        // Output from REST already holds what the replay would repeat: only live chunks follow it.
+        if (chunk && !model.final && (model.source === 'live' || caughtUp)) appendOutput(model, chunk);
+      } else if (event.type === 'overdue') {
+        model.overdue = event.data ?? {};
+        if (caughtUp) announce(`Step ${s.name} is running over its ${event.data?.threshold === 'p90' ? 'usual time' : 'estimate'}.`);
+      }
+      updateStep(model);
+    }
+    renderJob();
+    renderProgress();
+  }
+
+  function stepOf(event) {
+    if (event.step_id && steps.has(event.step_id)) return steps.get(event.step_id);
+    for (const model of steps.values()) if (model.data.name === event.step_name) return model;
+    return null;
+  }
+
+  function setProgress(p, atServerMs) {
+    progress = { done_steps: p.done_steps, total_steps: p.total_steps, eta_s: Number(p.eta_s) || 0, atServerMs };
+  }
+
+  // ---- output ------------------------------------------------------------------------------
+
+  function setOutput(model, text, source) {
+    model.source = source;
+    const value = text.length > MAX_OUTPUT ? `… (earlier output not shown)\n${text.slice(-MAX_OUTPUT)}` : text;
+    if (model.output === value) return;
+    model.output = value;
+    if (model.ui) {
+      const follow = atBottom(model.ui.pre);
+      model.ui.pre.textContent = value;
+      if (follow) model.ui.pre.scrollTop = model.ui.pre.scrollHeight;
+      updateOutputBox(model);
+    }
+  }
+
+  function appendOutput(model, chunk) {
+    model.output += chunk;
+    if (!model.ui) return;
+    const pre = model.ui.pre;
+    const follow = atBottom(pre);
+    if (model.output.length > MAX_OUTPUT * 1.2) {
+      model.output = `… (earlier output not shown)\n${model.output.slice(-MAX_OUTPUT)}`;
+      pre.textContent = model.output;
+    } else pre.append(document.createTextNode(chunk));
+    if (follow) pre.scrollTop = pre.scrollHeight;
+    updateOutputBox(model);
+  }
+
+  const atBottom = (el) => el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+
+  function updateOutputBox(model) {
+    const { outputBox, outputSummary } = model.ui;
+    const has = model.output.length > 0;
+    outputBox.hidden = !has && model.data.state !== 'running';
+    const lines = has ? model.output.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1).length : 0;
+    setText(outputSummary, has ? `Output (${lines} line${lines === 1 ? '' : 's'})` : 'Output (nothing yet)');
+    // Open the output of the step that runs or failed, unless the user closed it.
+    if (!model.ui.userToggled && (model.data.state === 'running' || model.data.state === 'error' || model.data.state === 'retrying')) {
+      if (!outputBox.open) {
+        outputBox.open = true;
+        model.ui.pre.scrollTop = model.ui.pre.scrollHeight;
+      }
+    }
+  }
+
+  // ---- layout ------------------------------------------------------------------------------
+
+  function build(fresh) {
+    const bar = h('progress', {
+      id: 'job-progress',
+      max: 1000,
+      value: 0,
+      'aria-labelledby': 'job-progress-label',
+      'aria-describedby': 'job-progress-text',
+    });
+    const progressText = h('p', { id: 'job-progress-text', class: 'progress-text' });
+    const eta = h('span', { class: 'eta' });
+    const announcer = h('div', { class: 'visually-hidden', 'aria-live': 'polite', 'aria-atomic': 'true' });
+    const message = h('p', { class: 'action-message', role: 'status', hidden: true });
+    const cancel = h('button', { type: 'button', class: 'button-danger', text: 'Cancel job', onclick: onCancel });
+    const resume = h('button', { type: 'button', text: 'Resume job', onclick: onResume });
+    const controls = h('div', { class: 'controls', role: 'group', 'aria-label': 'Job actions' }, cancel, resume);
+    const readOnly = h('p', { class: 'muted', text: 'This token is read only: cancel and resume need the operator role.' });
+    const facts = h('dl', { class: 'facts facts-grid' });
+    const error = h('p', { class: 'job-error error-text', hidden: true });
+    const list = h('ol', { class: 'steps' });
+    const summary = h(
+      'section',
+      { class: 'card job-summary-card', 'aria-labelledby': 'job-progress-label' },
+      h('div', { class: 'progress-head' }, h('h2', { id: 'job-progress-label', text: 'Progress' }), eta),
+      bar,
+      progressText,
+      announcer,
+      error,
+      session.canOperate ? controls : readOnly,
+      message,
+    );
+    clear(body).append(
+      h(
+        'div',
+        { class: 'job-layout' },
+        summary,
+        h(
+          'section',
+          { class: 'card job-facts', 'aria-labelledby': 'job-facts-title' },
+          h('h2', { id: 'job-facts-title', text: 'Details' }),
+          facts,
+        ),
+        h('section', { class: 'steps-section', 'aria-labelledby': 'steps-title' }, h('h2', { id: 'steps-title', text: 'Steps' }), list),
+      ),
+    );
+    ui = { bar, progressText, eta, announcer, message, cancel, resume, facts, error, list };
+    title.textContent = `${fresh.action} · ${fresh.deployment ?? fresh.scope}`;
+    document.title = `${fresh.action} ${fresh.deployment ?? ''} · Quire`;
+    ticker = setInterval(tick, 1000);
+  }
+
+  function render() {
+    renderJob();
+    const ordered = [...steps.values()].sort((a, b) => a.data.position - b.data.position);
+    for (const model of ordered) {
+      if (!model.ui) buildStep(model);
+      updateStep(model);
+    }
+    const wanted = ordered.map((m) => m.ui.li);
+    if (wanted.some((li, i) => ui.list.children[i] !== li)) ui.list.replaceChildren(...wanted);
+    renderProgress();
+  }
+
+  function renderJob() {
+    setBadge(jobBadge, job.state);
+    const target = job.deployment ?? (job.scope === 'deployment' ? '' : job.scope);
+    setText(title, `${job.action} · ${target}`);
+    ui.cancel.hidden = FINAL_JOB.includes(job.state);
+    ui.resume.hidden = !(job.state === 'error' || job.state === 'cancel');
+    ui.error.hidden = !job.error;
+    ui.error.className = `job-error job-error-${job.state}`;
+    setText(ui.error, job.error ?? '');
+    // "Cancelling…" and the like are answered by the job's new state.
+    if (shownFor && shownFor !== job.state && ui.message.classList.contains('action-info')) {
+      ui.message.hidden = true;
+      shownFor = null;
+    }
+    const rows = [
+      ['Book', job.book],
+      ['Target', job.deployment ? `${job.deployment} (deployment)` : job.scope],
+      ['Job id', job.id],
+      ['Triggered by', job.triggered_by],
+      ['Created', formatDate(job.date_created)],
+      ['Started', formatDate(job.date_running)],
+      ['Finished', formatDate(job.date_done)],
+      [
+        'Duration',
+        job.date_running
+          ? formatSeconds(((job.date_done ? Date.parse(job.date_done) : serverNow()) - Date.parse(job.date_running)) / 1000)
+          : '–',
+      ],
+      [
+        'Params',
+        job.params && Object.keys(job.params).length
+          ? Object.entries(job.params)
+              .map(([k, v]) => `${k} = ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+              .join('\n')
+          : '–',
+      ],
+    ];
+    if (job.parent_job_id) rows.push(['Parent job', job.parent_job_id]);
+    if (job.skip_reason) rows.push(['Skipped', job.skip_reason]);
+    const facts = ui.facts;
+    if (facts.children.length !== rows.length) {
+      facts.replaceChildren(
+        ...rows.map(([k]) =>
+          h('div', {}, h('dt', { text: k }), h('dd', {}, k === 'Params' || k === 'Job id' ? h('code', { class: 'pre-line' }) : h('span'))),
+        ),
+      );
+    }
+    rows.forEach(([, value], i) => setText(facts.children[i].querySelector('dd > *'), value ?? '–'));
+  }
+
+  function buildStep(model) {
+    const s = model.data;
+    const titleId = uid('step');
+    const stateBadge = badge(s.state);
+    const attempt = h('span', { class: 'attempt' });
+    const timing = h('span', { class: 'timing' });
+    const overdue = h('span', { class: 'overdue-tag', hidden: true, text: 'over its estimate' });
+    const errorText = h('p', { class: 'step-error-message error-text', hidden: true });
+    const errorsList = h('ol', { class: 'errors' });
+    const errorsSummary = h('summary');
+    const errorsBox = h('details', { class: 'step-errors', hidden: true }, errorsSummary, errorsList);
+    const pre = h('pre', { class: 'output', tabindex: '0', 'aria-label': `Output of ${s.name}` });
+    const outputSummary = h('summary', { text: 'Output' });
+    const outputBox = h('details', { class: 'step-output', hidden: true }, outputSummary, pre);
+    const manual = h('div', { class: 'manual', hidden: true });
+    const li = h(
+      'li',
+      { class: 'step', 'aria-labelledby': titleId },
+      h(
+        'div',
+        { class: 'step-head' },
+        h('h3', { id: titleId, class: 'step-name' }, h('span', { text: s.name }), h('span', { class: 'step-kind', text: s.kind })),
+        stateBadge,
+        attempt,
+      ),
+      s.description ? h('p', { class: 'step-description muted', text: s.description }) : null,
+      h('p', { class: 'step-meta' }, timing, ' ', overdue),
+      errorText,
+      errorsBox,
+      manual,
+      outputBox,
+    );
+    model.ui = {
+      li,
+      stateBadge,
+      attempt,
+      timing,
+      overdue,
+      errorText,
+      errorsList,
+      errorsSummary,
+      errorsBox,
+      pre,
+      outputSummary,
+      outputBox,
+      manual,
+      userToggled: false,
+      manualFor: null,
+    };
+    outputSummary.addEventListener('click', () => (model.ui.userToggled = true));
+    pre.textContent = model.output;
+  }
+
+  function updateStep(model) {
+    const s = model.data;
+    const u = model.ui;
+    if (!u) return;
+    setBadge(u.stateBadge, s.state);
+    u.li.className = `step step-${s.state}${model.overdue || isOverdue(s) ? ' step-overdue' : ''}`;
+    if (s.state === 'running' || s.state === 'waiting') u.li.setAttribute('aria-current', 'step');
+    else u.li.removeAttribute('aria-current');
+    setText(
+      u.attempt,
+      s.attempt > 0 ? `attempt ${s.attempt} of ${s.max_attempts ?? '?'}` : s.max_attempts > 1 ? `up to ${s.max_attempts} attempts` : '',
+    );
+    setText(u.timing, timingText(s));
+    u.overdue.hidden = !(model.overdue || isOverdue(s));
+    setText(u.overdue, model.overdue?.threshold === 'p90' ? 'slower than usual' : 'over its estimate');
+    const showError = s.error && s.state !== 'done';
+    u.errorText.hidden = !showError;
+    setText(u.errorText, showError ? s.error : '');
+    const errors = Array.isArray(s.errors) ? s.errors : [];
+    u.errorsBox.hidden = errors.length === 0;
+    setText(u.errorsSummary, `Attempts and errors (${errors.length})`);
+    if (u.errorsList.children.length !== errors.length) {
+      u.errorsList.replaceChildren(
+        ...errors.map((e) =>
+          h(
+            'li',
+            {},
+            h('span', { class: 'muted' }, `attempt ${e.attempt ?? '?'} · `, time(e.at)),
+            ' ',
+            h('span', { text: e.message ?? JSON.stringify(e) }),
+          ),
+        ),
+      );
+    }
+    updateManual(model);
+    updateOutputBox(model);
+  }
+
+  function updateManual(model) {
+    const s = model.data;
+    const u = model.ui;
+    const waiting = s.state === 'waiting';
+    u.manual.hidden = !waiting;
+    if (!waiting) {
+      if (u.manualFor) clear(u.manual);
+      u.manualFor = null;
+      return;
+    }
+    if (u.manualFor === s.attempt) return;
+    u.manualFor = s.attempt;
+    const instructions = s.outputs?.instructions ?? s.data?.instructions;
+    const noteId = uid('note');
+    const note = h('textarea', { id: noteId, rows: 2, maxlength: 2000 });
+    const ack = h('button', { type: 'button', text: 'Acknowledge', onclick: () => resolveManual(s, 'ack', note, [ack, reject]) });
+    const reject = h('button', {
+      type: 'button',
+      class: 'button-danger',
+      text: 'Reject',
+      onclick: () => resolveManual(s, 'reject', note, [ack, reject]),
+    });
+    clear(u.manual);
+    append(u.manual, [
+      h(
+        'p',
+        { class: 'manual-title' },
+        h('strong', { text: 'Waiting for a person. ' }),
+        instructions ? h('span', { text: String(instructions) }) : null,
+      ),
+      session.canOperate
+        ? [
+            h('div', { class: 'field' }, h('label', { for: noteId, text: 'Note (optional)' }), note),
+            h('div', { class: 'controls' }, ack, reject),
+          ]
+        : h('p', { class: 'muted', text: 'An operator must acknowledge or reject this step.' }),
+    ]);
+  }
+
+  function timingText(s) {
+    const est = `est. ${formatSeconds(s.estimated_duration)}${s.estimate_source === 'history' ? ' (learned)' : ''}`;
+    if (s.state === 'running' || s.state === 'waiting')
+      return `${formatSeconds(elapsedOf(s))} elapsed / ${est} · timeout ${formatSeconds(s.timeout)}`;
+    if (s.duration !== null && s.duration !== undefined && s.state !== 'pending') return `took ${formatSeconds(s.duration)} / ${est}`;
+    return `${est} · timeout ${formatSeconds(s.timeout)}`;
+  }
+
+  const elapsedOf = (s) => (s.date_started ? Math.max(0, (serverNow() - Date.parse(s.date_started)) / 1000) : 0);
+  const isOverdue = (s) => s.state === 'running' && s.estimated_duration > 0 && elapsedOf(s) > s.estimated_duration;
+
+  // ---- progress ----------------------------------------------------------------------------
+
+  function etaNow() {
+    if (!progress) return null;
+    const running = [...steps.values()].some((m) => m.data.state === 'running');
+    const passed = job.state === 'running' && running ? (serverNow() - progress.atServerMs) / 1000 : 0;
+    return Math.max(0, progress.eta_s - Math.max(0, passed));
+  }
+
+  function fraction() {
+    const all = [...steps.values()].map((m) => m.data);
+    if (job.state === 'done') return 1;
+    if (all.length === 0) return 0;
+    let done = all.filter((s) => FINISHED_STEP.includes(s.state)).length;
+    const running = all.find((s) => s.state === 'running');
+    if (running && running.estimated_duration > 0) done += Math.min(0.95, elapsedOf(running) / running.estimated_duration);
+    return Math.min(1, done / all.length);
+  }
+
+  function progressSentence() {
+    const all = [...steps.values()].map((m) => m.data);
+    const done = all.filter((s) => FINISHED_STEP.includes(s.state)).length;
+    if (FINAL_JOB.includes(job.state)) return '';
+    const eta = etaNow();
+    return ` ${done} of ${all.length} steps done${eta !== null ? `, about ${formatSeconds(eta)} left` : ''}.`;
+  }
+
+  function renderProgress() {
+    if (!ui || !job) return;
+    const all = [...steps.values()].map((m) => m.data);
+    const done = all.filter((s) => FINISHED_STEP.includes(s.state)).length;
+    const value = Math.round(fraction() * 1000);
+    if (Number(ui.bar.value) !== value) ui.bar.value = value;
+    ui.bar.className = `progress progress-${job.state}`;
+    ui.bar.setAttribute('aria-valuetext', `${Math.round(value / 10)}%, ${done} of ${all.length} steps`);
+    const running = all.find((s) => s.state === 'running' || s.state === 'waiting');
+    let text;
+    let eta = '';
+    if (job.state === 'done')
+      text = `Done: ${all.length} of ${all.length} steps${job.date_running && job.date_done ? ` in ${formatSeconds((Date.parse(job.date_done) - Date.parse(job.date_running)) / 1000)}` : ''}.`;
+    else if (job.state === 'error')
+      text = `Failed${failedStep(all) ? ` at step ${failedStep(all).name}` : ''}: ${done} of ${all.length} steps finished.`;
+    else if (job.state === 'cancel') text = `Cancelled: ${all.filter((s) => s.state === 'done').length} of ${all.length} steps had run.`;
+    else {
+      const left = etaNow();
+      const where = running
+        ? ` · ${running.state === 'waiting' ? 'waiting at' : 'running'} ${running.name}`
+        : job.state === 'scheduled'
+          ? ' · waiting for a worker'
+          : '';
+      text = `${done} of ${all.length} steps done${where}`;
+      if (left !== null)
+        eta = left > 0 ? `ETA ${formatSeconds(left)}` : running?.state === 'running' ? 'ETA: any moment (over the estimate)' : 'ETA –';
+    }
+    setText(ui.progressText, text);
+    setText(ui.eta, eta);
+  }
+
+  const failedStep = (all) => all.find((s) => s.state === 'error');
+
+  function tick() {
+    if (!job || destroyed) return;
+    for (const model of steps.values()) {
+      if (model.data.state === 'running' || model.data.state === 'waiting') {
+        setText(model.ui.timing, timingText(model.data));
+        const over = !!model.overdue || isOverdue(model.data);
+        model.ui.overdue.hidden = !over;
+        model.ui.li.classList.toggle('step-overdue', over);
+      }
+    }
+    renderProgress();
+    if (!FINAL_JOB.includes(job.state)) renderJob();
+  }
+  let ticker = null;
+
+  function announce(text) {
+    if (!ui || text === lastAnnounced) return;
+    lastAnnounced = text;
+    setText(ui.announcer, text);
+  }
+
+  let shownFor = null;
+  function flash(text, kind = 'info') {
+    shownFor = job?.state ?? null;
+    ui.message.hidden = false;
+    ui.message.className = `action-message action-${kind}`;
+    setText(ui.message, text);
+  }
+
+  // ---- actions -----------------------------------------------------------------------------
+
+  async function act(button, label, path, body, done) {
+    button.disabled = true;
+    try {
+      const answer = await post(path, body);
+      if (answer.body?.job) applyRest(answer.body.job);
+      done(answer);
+    } catch (error) {
+      const text = error.status === 403 ? `Not allowed: ${error.message}` : `${label} failed: ${error.message}`;
+      flash(text, 'error');
+      toast({ title: `${label} refused`, message: error.message, kind: 'error' });
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function onCancel() {
+    if (!window.confirm(`Cancel this ${job.action} job? A running step is stopped.`)) return;
+    act(ui.cancel, 'Cancel', `/api/jobs/${encodeURIComponent(id)}/cancel`, {}, ({ status }) =>
+      flash(status === 202 ? 'Cancelling: the worker was asked to stop the job.' : 'Cancelled.', 'info'),
+    );
+  }
+
+  function onResume() {
+    act(ui.resume, 'Resume', `/api/jobs/${encodeURIComponent(id)}/resume`, {}, () =>
+      flash('Resumed: the job runs again from the step that stopped it.', 'info'),
+    );
+  }
+
+  function resolveManual(step, outcome, note, buttons) {
+    if (outcome === 'reject' && !window.confirm(`Reject step ${step.name}? The job fails.`)) return;
+    buttons.forEach((b) => (b.disabled = true));
+    act(
+      buttons[0],
+      outcome === 'ack' ? 'Acknowledge' : 'Reject',
+      `/api/jobs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step.name)}/${outcome}`,
+      note.value ? { note: note.value } : {},
+      () => flash(outcome === 'ack' ? `Step ${step.name} acknowledged.` : `Step ${step.name} rejected.`, 'info'),
+    ).finally(() => buttons.forEach((b) => (b.disabled = false)));
+  }
+
+  // ---- view interface ----------------------------------------------------------------------
+
+  const api = {
+    channel: null,
+    refresh,
+    destroy() {
+      destroyed = true;
+      clearInterval(ticker);
+      clearTimeout(refetchTimer);
+      channel?.close();
+    },
+  };
+  refresh();
+  return api;
+}

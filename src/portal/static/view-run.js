@@ -1,0 +1,174 @@
+// Trigger an action: a form generated from the book's `params` schema. The API checks the
+// values; a 400 puts each problem next to its field.
+import { h, setText, badge, clear } from './dom.js';
+import { get, post, session } from './api.js';
+import { loadInventory, findBook } from './inventory.js';
+import { schemaForm } from './schema-form.js';
+import { toast } from './toasts.js';
+
+const PLURAL = { deployment: 'deployments', group: 'groups', cluster: 'clusters' };
+
+export function mountRun(root, { scope, target, action }, ctx) {
+  const heading = h('h1', {}, h('span', { text: action }), h('span', { class: 'muted', text: ` · ${target}` }));
+  const body = h('div', { class: 'run' }, h('p', { class: 'muted', role: 'status', text: 'Loading…' }));
+  root.append(
+    h(
+      'nav',
+      { class: 'breadcrumbs', 'aria-label': 'Breadcrumbs' },
+      h('a', { href: '#/deployments', text: 'Deployments' }),
+      h('span', { 'aria-hidden': 'true', text: ' / ' }),
+      h('span', { text: `${action} ${target}` }),
+    ),
+    h('div', { class: 'page-head' }, heading),
+    body,
+  );
+  let destroyed = false;
+
+  loadInventory()
+    .then(async (inventory) => {
+      if (destroyed) return;
+      const list = scope === 'deployment' ? inventory.deployments : scope === 'group' ? inventory.groups : inventory.clusters;
+      const record = list.find((r) => r.name === target || r.id === target);
+      if (!record) return show(h('p', { class: 'error-text', text: `No ${scope} named '${target}' is visible to this token.` }));
+      const book = findBook(inventory.books, scope, record, action);
+      if (!book) return show(h('p', { class: 'error-text', text: `No book implements '${action}' for this ${scope}.` }));
+      // The YAML source gives the fields in the order the author wrote them.
+      const source = await get(`/api/books/${encodeURIComponent(book.name)}`)
+        .then((b) => b.book?.source)
+        .catch(() => undefined);
+      if (destroyed) return;
+      show(...form(record, book, source));
+    })
+    .catch((error) => !destroyed && show(h('p', { class: 'error-text', text: `Could not load: ${error.message}` })));
+
+  function show(...nodes) {
+    clear(body).append(...nodes);
+  }
+
+  function form(record, book, source) {
+    const fields = schemaForm(book.params, { source });
+    const summary = h('div', { class: 'form-errors', role: 'alert', tabindex: '-1', hidden: true });
+    const submit = h('button', { type: 'submit', text: `Run ${action}` });
+    const allowed = Array.isArray(book.allowed_from) ? book.allowed_from : null;
+    const refused = scope === 'deployment' && allowed && !allowed.includes(record.state);
+    const formEl = h(
+      'form',
+      { class: 'card run-form', novalidate: true, 'aria-labelledby': 'run-params' },
+      h('h2', { id: 'run-params', text: 'Parameters' }),
+      summary,
+      fields.element,
+      h('div', { class: 'form-actions' }, submit, h('a', { href: '#/deployments', class: 'button button-secondary', text: 'Back' })),
+    );
+    formEl.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      summary.hidden = true;
+      clear(summary);
+      const { params, problems } = fields.read();
+      if (problems.length) return report('Some values cannot be sent:', fields.showErrors(problems), problems.length);
+      fields.clearErrors();
+      submit.disabled = true;
+      setText(submit, 'Starting…');
+      try {
+        const { status, body: answer } = await post(
+          `/api/${PLURAL[scope]}/${encodeURIComponent(record.name)}/actions/${encodeURIComponent(action)}`,
+          { params },
+        );
+        if (destroyed) return;
+        const job = answer.job;
+        if (status === 200 || answer.created === false)
+          toast({ title: 'Already running', message: `An equal ${action} job exists; showing it.`, kind: 'info' });
+        else toast({ title: `${action} started`, message: `${book.name} on ${record.name}`, kind: 'success' });
+        ctx.navigate(`#/jobs/${encodeURIComponent(job.id)}`);
+      } catch (error) {
+        if (destroyed) return;
+        const rest = error.status === 400 ? fields.showErrors(error.details) : error.details;
+        const title =
+          error.status === 400
+            ? 'The API did not accept these parameters.'
+            : error.status === 403
+              ? `Not allowed: ${error.message}`
+              : error.status === 409
+                ? `Refused in this state: ${error.message}`
+                : error.message;
+        report(title, error.status === 400 ? rest : [], error.status === 400 ? error.details.length - rest.length : 0);
+      } finally {
+        submit.disabled = false;
+        setText(submit, `Run ${action}`);
+      }
+    });
+
+    function report(title, rest, nextToFields) {
+      summary.append(h('p', { text: title }));
+      if (nextToFields)
+        summary.append(
+          h('p', {
+            class: 'muted',
+            text: `${nextToFields} problem${nextToFields === 1 ? ' is' : 's are'} shown next to the field${nextToFields === 1 ? '' : 's'}.`,
+          }),
+        );
+      if (rest.length)
+        summary.append(
+          h(
+            'ul',
+            {},
+            rest.map((d) => h('li', { text: d.message ?? String(d.field) })),
+          ),
+        );
+      summary.hidden = false;
+      if (!nextToFields) summary.focus();
+    }
+
+    const about = h(
+      'section',
+      { class: 'card about', 'aria-labelledby': 'run-about' },
+      h('h2', { id: 'run-about', text: 'Book' }),
+      book.description ? h('p', { text: book.description }) : null,
+      h(
+        'dl',
+        { class: 'facts' },
+        h('div', {}, h('dt', { text: 'Book' }), h('dd', {}, h('code', { text: book.name }), book.version ? ` v${book.version}` : '')),
+        h(
+          'div',
+          {},
+          h('dt', { text: scope === 'deployment' ? 'Deployment' : scope }),
+          h('dd', {}, record.name, scope === 'deployment' ? [' ', badge(record.state)] : null),
+        ),
+        allowed ? h('div', {}, h('dt', { text: 'Allowed from' }), h('dd', { text: allowed.join(', ') })) : null,
+      ),
+      refused
+        ? h('p', {
+            class: 'warning',
+            text: `This ${scope} is '${record.state}': the book runs only from ${allowed.join(', ')}; the API will refuse it.`,
+          })
+        : null,
+      !session.canOperate ? h('p', { class: 'warning', text: 'This token is read only: the API will refuse to start the job.' }) : null,
+      Array.isArray(book.steps) && book.steps.length
+        ? h(
+            'details',
+            { class: 'book-steps' },
+            h('summary', { text: `${book.steps.length} step${book.steps.length === 1 ? '' : 's'}` }),
+            h(
+              'ol',
+              {},
+              book.steps.map((s) =>
+                h(
+                  'li',
+                  {},
+                  h('strong', { text: s.name }),
+                  h('span', { class: 'muted', text: ` ${s.kind}` }),
+                  s.description ? h('span', { text: ` · ${s.description}` }) : null,
+                ),
+              ),
+            ),
+          )
+        : null,
+    );
+    return [h('div', { class: 'run-layout' }, formEl, about)];
+  }
+
+  return {
+    destroy() {
+      destroyed = true;
+    },
+  };
+}
