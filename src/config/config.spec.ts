@@ -14,6 +14,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL: must start with postgres/);
     expect(() => loadConfig({ QUIRE_ENGINE: 'maybe' })).toThrow(/^QUIRE_ENGINE/);
     expect(() => loadConfig({ QUIRE_LEASE_SECONDS: '1' })).toThrow(/^QUIRE_LEASE_SECONDS: must be an integer from 3/);
+    expect(() => loadConfig({ QUIRE_LEASE_SECONDS: '9', QUIRE_HEARTBEAT_SECONDS: '4' })).toThrow(/^QUIRE_HEARTBEAT_SECONDS: must be at most a third/);
+    expect(loadConfig({ QUIRE_LEASE_SECONDS: '9', QUIRE_HEARTBEAT_SECONDS: '3' }).engine.heartbeatSeconds).toBe(3);
   });
   it('parses channel capacities', () => {
     expect(parseChannels('default:4,deploy:2')).toEqual({ default: 4, deploy: 2 });

@@ -94,6 +94,12 @@ export function loadConfig(env: Env = process.env): QuireConfig {
     throw new ConfigError('QUIRE_LOG_LEVEL', `must be one of error, warn, log, debug (got '${logLevel}')`);
   }
   const port = integer(env, 'PORT', 3000, 0, 65535);
+  const leaseSeconds = integer(env, 'QUIRE_LEASE_SECONDS', 15, 3, 3600);
+  const heartbeatSeconds = integer(env, 'QUIRE_HEARTBEAT_SECONDS', 1, 1, 60);
+  // A lease must survive a missed beat, or a busy worker would lose the jobs it is running.
+  if (heartbeatSeconds * 3 > leaseSeconds) {
+    throw new ConfigError('QUIRE_HEARTBEAT_SECONDS', `must be at most a third of QUIRE_LEASE_SECONDS (${leaseSeconds}); got ${heartbeatSeconds}`);
+  }
   return {
     port,
     host: env.QUIRE_HOST || '127.0.0.1',
@@ -109,8 +115,8 @@ export function loadConfig(env: Env = process.env): QuireConfig {
     engine: {
       enabled: flag(env, 'QUIRE_ENGINE', true),
       concurrency: integer(env, 'QUIRE_WORKER_CONCURRENCY', 8, 1, 1000),
-      leaseSeconds: integer(env, 'QUIRE_LEASE_SECONDS', 15, 3, 3600),
-      heartbeatSeconds: integer(env, 'QUIRE_HEARTBEAT_SECONDS', 1, 1, 60),
+      leaseSeconds,
+      heartbeatSeconds,
       pollMs: integer(env, 'QUIRE_POLL_MS', 1000, 50, 60_000),
       shutdownGraceSeconds: integer(env, 'QUIRE_SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),
       outputFlushMs: integer(env, 'QUIRE_OUTPUT_FLUSH_MS', 100, 50, 10_000),

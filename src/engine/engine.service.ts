@@ -51,7 +51,7 @@ export class EngineService implements OnApplicationBootstrap, BeforeApplicationS
   private childJobs(): ChildJobs {
     return {
       trigger: async (request) => {
-        const { job } = await this.jobs.trigger({ scope: 'deployment', ...request });
+        const { job } = await this.jobs.trigger(request);
         return job.id;
       },
       state: (id) => this.jobs.state(id),

@@ -3,7 +3,8 @@
 import { Logger } from '@nestjs/common';
 import type { JobEntity } from '../jobs/job.entity.js';
 import type { JobStepEntity, StepAttemptError } from '../jobs/job-step.entity.js';
-import type { BookStep } from '../books/book.types.js';
+import type { BookStep, ChainTrigger } from '../books/book.types.js';
+import { parseDuration } from '../books/duration.js';
 import { runTimeFields } from '../books/templated-fields.js';
 import { templates } from '../templates/template-engine.js';
 import type { RenderContext } from '../templates/template.types.js';
@@ -17,7 +18,15 @@ import { percentile } from '../jobs/estimates.js';
 
 export interface ChildJobs {
   /** Creates a job (a `trigger` step or a chain); returns its id. */
-  trigger(request: { target: string; action: string; params?: unknown; parentJobId?: string; delaySeconds?: number; triggeredBy: string }): Promise<string>;
+  trigger(request: {
+    scope: 'deployment' | 'group' | 'cluster';
+    target: string;
+    action: string;
+    params?: unknown;
+    parentJobId?: string;
+    delaySeconds?: number;
+    triggeredBy: string;
+  }): Promise<string>;
   state(jobId: string): Promise<string>;
   history(book: string, step: string): Promise<number[]>;
 }
@@ -38,6 +47,8 @@ interface Outcome {
 
 export class JobRunner {
   private readonly logger = new Logger('Runner');
+  /** the heartbeat of each job this node runs, by job id */
+  private readonly beats = new Map<string, () => void>();
 
   constructor(
     private readonly store: JobStore,
@@ -54,7 +65,7 @@ export class JobRunner {
   async run(job: JobEntity, { drain, shutdown }: { drain: AbortSignal; shutdown: AbortSignal }): Promise<void> {
     const lease: Lease = { jobId: job.id, token: job.lease_token! };
     const control = new AbortController();
-    const heartbeat = this.heartbeat(lease, control);
+    const stopHeartbeat = this.heartbeat(lease, control);
     const onShutdown = () => control.abort(new StepAbort('shutdown'));
     shutdown.addEventListener('abort', onShutdown, { once: true });
     try {
@@ -64,25 +75,50 @@ export class JobRunner {
       else this.logger.error(`job ${job.id}: ${(error as Error).stack ?? error}`);
     } finally {
       shutdown.removeEventListener('abort', onShutdown);
-      clearInterval(heartbeat);
+      stopHeartbeat();
     }
   }
 
-  /** Renews the lease every few seconds and turns a lost lease or a cancel request into an abort. */
-  private heartbeat(lease: Lease, control: AbortController): NodeJS.Timeout {
+  /**
+   * Renews the lease every few seconds and turns a lost lease or a cancel request into an abort.
+   * A worker that cannot reach the database stops its step before the lease can expire: by then
+   * the rescuer may have given the job to another worker, and the step must not run twice at once.
+   */
+  private heartbeat(lease: Lease, control: AbortController): () => void {
     let busy = false;
-    return setInterval(() => {
-      if (busy || control.signal.aborted) return;
+    let renewedAt = Date.now();
+    const marginMs = Math.max(this.options.heartbeatSeconds * 1000, (this.options.leaseSeconds * 1000) / 5);
+    const beat = () => {
+      if (control.signal.aborted) return;
+      // Checked on every tick, also while a renewal hangs (a partition shows as silence, not errors).
+      if (Date.now() - renewedAt >= this.options.leaseSeconds * 1000 - marginMs) {
+        this.logger.warn(`job ${lease.jobId}: lease not renewed for ${Math.round((Date.now() - renewedAt) / 1000)} s; stopping its step`);
+        control.abort(new StepAbort('lease-lost'));
+        return;
+      }
+      if (busy) return;
       busy = true;
       this.store
         .heartbeat(lease, this.options.leaseSeconds)
         .then(({ alive, cancelRequested }) => {
+          renewedAt = Date.now();
           if (!alive) control.abort(new StepAbort('lease-lost'));
           else if (cancelRequested) control.abort(new StepAbort('cancel'));
         })
         .catch((error: Error) => this.logger.warn(`heartbeat of job ${lease.jobId} failed: ${error.message}`))
         .finally(() => (busy = false));
-    }, this.options.heartbeatSeconds * 1000);
+    };
+    const timer = setInterval(beat, this.options.heartbeatSeconds * 1000);
+    this.beats.set(lease.jobId, beat);
+    return () => {
+      clearInterval(timer);
+      this.beats.delete(lease.jobId);
+    };
+  }
+
+  /** Renews the lease of a job this node runs now, rather than at its next beat: a cancel request came. */
+  checkNow(jobId: string): void {
+    this.beats.get(jobId)?.();
   }
 
   private async runSteps(job: JobEntity, lease: Lease, signal: AbortSignal, drain: AbortSignal): Promise<void> {
@@ -242,10 +278,12 @@ export class JobRunner {
     let childId: string;
     try {
       childId = await this.children.trigger({
-        target: rendered.deployment ?? job.deployment_id ?? '',
+        ...(rendered.deployment ? { scope: 'deployment', target: rendered.deployment } : ownTarget(job)),
         action: rendered.action!,
         params: rendered.params,
-        parentJobId: job.id,
+        // Only a parent that waits lets its child past it on their shared locks; a child it
+        // does not wait for queues behind it like any other job.
+        parentJobId: rendered.wait ? job.id : undefined,
         triggeredBy: `job:${job.id}`,
       });
     } catch (error) {
@@ -312,22 +350,39 @@ export class JobRunner {
 
   private async finish(job: JobEntity, lease: Lease, state: 'done' | 'error' | 'cancel', error: string | null): Promise<void> {
     await this.store.finishJob(lease, job, state, error);
-    const chain = state === 'done' ? job.on_success : state === 'error' ? job.on_failure : [];
-    for (const link of chain ?? []) {
+    const chain = state === 'done' ? job.on_success : state === 'error' ? job.on_failure : undefined;
+    if (chain?.length) await this.triggerChain(job, state === 'done' ? 'on_success' : 'on_failure', chain);
+  }
+
+  /**
+   * The book's `on_success`/`on_failure` links, rendered now that the job has ended: its
+   * context and every step's output. A refused link is logged; the job's outcome stands.
+   */
+  private async triggerChain(job: JobEntity, key: 'on_success' | 'on_failure', chain: ChainTrigger[]): Promise<void> {
+    const steps = await this.store.steps(job.id);
+    const context: RenderContext = { ...job.context, steps: Object.fromEntries(steps.map((s) => [s.name, { output: s.outputs ?? {} }])) };
+    for (const link of chain) {
       const spec = typeof link.trigger === 'string' ? { action: link.trigger } : link.trigger;
       try {
         await this.children.trigger({
-          target: spec.deployment ?? job.deployment_id ?? '',
+          ...(spec.deployment ? { scope: 'deployment', target: templates.render(spec.deployment, context, 'text') } : ownTarget(job)),
           action: spec.action,
-          params: spec.params,
-          delaySeconds: 'delay' in spec ? (spec.delay as number | undefined) : undefined,
+          params: spec.params === undefined ? undefined : templates.renderValue(spec.params, context, 'json'),
+          delaySeconds: spec.delay === undefined ? undefined : parseDuration(spec.delay),
           triggeredBy: `job:${job.id}`,
         });
       } catch (chainError) {
-        this.logger.warn(`job ${job.id}: ${state === 'done' ? 'on_success' : 'on_failure'} trigger '${spec.action}' refused: ${(chainError as Error).message}`);
+        this.logger.warn(`job ${job.id}: ${key} trigger '${spec.action}' refused: ${(chainError as Error).message}`);
       }
     }
   }
+}
+
+/** The record a job runs on, as a trigger names it: a chained action with no target runs there too. */
+function ownTarget(job: JobEntity): { scope: 'deployment' | 'group' | 'cluster'; target: string } {
+  if (job.deployment_id) return { scope: 'deployment', target: job.deployment_id };
+  if (job.group_id && job.scope === 'group') return { scope: 'group', target: job.group_id };
+  return { scope: 'cluster', target: job.cluster_id ?? '' };
 }
 
 function attemptError(step: JobStepEntity, message: string, result?: StepResult): StepAttemptError {

@@ -41,7 +41,13 @@ const STALLED_TRANSACTION_MS = 5000;
 
 // One statement: the oldest-first eligible job, not held by another claimer, whose channel has
 // room and whose locks are free. A job waits for older unfinished jobs sharing a lock (creation
-// order per lock), except its own parent, which may be waiting for it.
+// order per lock), with three exceptions, each of which would otherwise deadlock or stall:
+// - a child whose parent holds the lock and waits for it (a `trigger` step with `wait: true`)
+//   goes before every job queued behind that parent, and the parent leaves its channel slot
+//   free while it waits;
+// - a job delayed into the future that never started (a chained trigger's `delay`) takes its
+//   place in the queue only when its time comes; a job waiting for a retry keeps its place,
+//   so no other job slips in between two attempts of a deploy.
 //
 // Set-based, per lock rather than per candidate: for every lock of the live jobs, how many
 // running jobs hold it and each scheduled job's rank among those waiting for it. A job is blocked
@@ -53,7 +59,7 @@ const CLAIM_SQL = `
 WITH live AS (
   SELECT l.id, l.state, l.date_created, l.parent_job_id, lk
   FROM jobs l, unnest(l.locks) AS lk
-  WHERE l.state IN ('scheduled', 'running')
+  WHERE l.state = 'running' OR (l.state = 'scheduled' AND (l.run_at <= now() OR l.date_running IS NOT NULL))
 ),
 holders AS (
   SELECT lk, count(*) FILTER (WHERE state = 'running') AS running FROM live GROUP BY lk
@@ -67,10 +73,14 @@ blocked AS (
   JOIN holders h ON h.lk = q.lk
   LEFT JOIN jobs p ON p.id = q.parent_job_id AND q.lk = ANY (p.locks) AND p.state IN ('scheduled', 'running')
   WHERE h.running - (CASE WHEN p.state = 'running' THEN 1 ELSE 0 END)
-      + q.older - (CASE WHEN p.state = 'scheduled' AND (p.date_created, p.id) < (q.date_created, q.id) THEN 1 ELSE 0 END) > 0
+      + CASE WHEN p.state = 'running' THEN 0
+             ELSE q.older - (CASE WHEN p.state = 'scheduled' AND (p.date_created, p.id) < (q.date_created, q.id) THEN 1 ELSE 0 END) END > 0
 ),
 busy AS (
-  SELECT channel, count(*) AS running FROM jobs WHERE state = 'running' AND lease_token IS NOT NULL GROUP BY channel
+  SELECT channel, count(*) AS running FROM jobs
+  WHERE state = 'running' AND lease_token IS NOT NULL
+    AND id NOT IN (SELECT parent_job_id FROM jobs WHERE state IN ('scheduled', 'running') AND parent_job_id IS NOT NULL)
+  GROUP BY channel
 ),
 candidate AS (
   SELECT j.id FROM jobs j
@@ -273,21 +283,23 @@ export class JobStore {
     });
   }
 
-  /** Jobs whose worker stopped renewing its lease go back to `scheduled`; the interrupted step runs again. */
+  /**
+   * Jobs whose worker stopped renewing its lease go back to `scheduled`; the interrupted step runs
+   * again. One whose cancel was requested ends `cancel` instead: nobody wants that step again.
+   */
   async rescueExpired(): Promise<string[]> {
     return this.write(async (manager, emit) => {
-      // RETURNING shows the row after the update, where locked_by is already cleared: the
-      // previous owner, named in the note, comes from the locked candidate rows.
-      const rows = firstRows<JobEntity & { previous_owner: string | null }>(
-        await manager.query(
-          `WITH expired AS (SELECT id, locked_by FROM jobs WHERE state = 'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED)
-           UPDATE jobs SET state = 'scheduled', lease_token = NULL, lease_expires_at = NULL, locked_by = NULL, run_at = now()
-           FROM expired WHERE jobs.id = expired.id
-           RETURNING jobs.*, expired.locked_by AS previous_owner`,
-        ),
+      const expired = firstRows<JobEntity>(
+        await manager.query(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED`),
       );
-      for (const job of rows) {
-        const note = { at: new Date().toISOString(), message: `worker ${job.previous_owner ?? '?'} stopped renewing its lease; the step runs again` };
+      for (const job of expired) {
+        const lost = `worker ${job.locked_by ?? '?'} stopped renewing its lease`;
+        if (job.cancel_requested) {
+          await this.endCancelled(manager, emit, job, `cancelled (${lost})`);
+          continue;
+        }
+        const note = { at: new Date().toISOString(), message: `${lost}; the step runs again` };
+        await this.setJob(manager, job.id, 'scheduled', { run_at: sql('now()') });
         await manager.query(
           `UPDATE job_steps SET state = 'pending', interruptions = interruptions + 1,
              errors = errors || jsonb_build_array(jsonb_build_object('at', $2::text, 'attempt', attempt, 'message', $3::text))
@@ -296,8 +308,54 @@ export class JobStore {
         );
         await emit({ type: 'job', ...targetOf(job), state: 'scheduled', progress: await this.progress(manager, job.id), data: { reason: 'lease expired' } });
       }
-      return rows.map((j) => j.id);
+      return expired.map((j) => j.id);
     });
+  }
+
+  /**
+   * A `manual` step waits holding no worker, so no worker's timer ends it: this sweep fails
+   * the ones whose timeout passed, and the job goes back to the queue, where a worker applies
+   * the step's `on_failure` exactly as for a person's rejection.
+   */
+  async expireWaiting(): Promise<string[]> {
+    return this.write(async (manager, emit) => {
+      const rows = firstRows<JobEntity & { step_id: string; step_name: string; step_attempt: number; step_timeout: number }>(
+        await manager.query(
+          `SELECT j.*, s.id AS step_id, s.name AS step_name, s.attempt AS step_attempt, s.timeout AS step_timeout
+           FROM job_steps s JOIN jobs j ON j.id = s.job_id
+           WHERE s.state = 'waiting' AND j.state = 'running' AND j.lease_token IS NULL
+             AND s.date_started + make_interval(secs => s.timeout) < now()
+           FOR UPDATE OF j SKIP LOCKED`,
+        ),
+      );
+      for (const row of rows) {
+        const error: StepAttemptError = { at: new Date().toISOString(), attempt: row.step_attempt, message: `timed out after ${row.step_timeout} s waiting for a person` };
+        await this.setStep(manager, row.step_id, 'error', {
+          ...errorFields(error),
+          date_finished: sql('now()'),
+          duration: sql('EXTRACT(EPOCH FROM (now() - date_started))'),
+        });
+        await this.setJob(manager, row.id, 'scheduled', { run_at: sql('now()') });
+        const progress = await this.progress(manager, row.id);
+        await emit({ type: 'step', ...targetOf(row), step_id: row.step_id, step_name: row.step_name, state: 'error', progress, data: { error: error.message } });
+        await emit({ type: 'job', ...targetOf(row), state: 'scheduled', progress });
+      }
+      return rows.map((r) => r.id);
+    });
+  }
+
+  /** Ends a job that no worker runs now as `cancel`: its unfinished running or waiting steps too. */
+  async endCancelled(manager: EntityManager, emit: Emit, job: JobEntity, reason: string): Promise<void> {
+    const cancelled = firstRows<{ id: string; name: string }>(
+      await manager.query(
+        `UPDATE job_steps SET state = 'cancel', date_finished = now(), error = COALESCE(error, $2)
+         WHERE job_id = $1 AND state IN ('waiting', 'retrying', 'running') RETURNING id, name`,
+        [job.id, reason],
+      ),
+    );
+    const progress = await this.progress(manager, job.id);
+    for (const step of cancelled) await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'cancel', progress });
+    await this.finishJobIn(manager, emit, job, 'cancel', reason);
   }
 
   private async progress(manager: EntityManager, jobId: string): Promise<Progress> {

@@ -15,7 +15,7 @@ export class Worker {
   private claiming = false;
   private claimAgain = false;
   private timers: NodeJS.Timeout[] = [];
-  private unsubscribe: (() => void) | null = null;
+  private unsubscribe: Array<() => void> = [];
 
   constructor(
     private readonly store: JobStore,
@@ -25,7 +25,11 @@ export class Worker {
   ) {}
 
   start(): void {
-    this.unsubscribe = this.pubsub.subscribe(CHANNELS.jobs, () => this.wake());
+    this.unsubscribe = [
+      this.pubsub.subscribe(CHANNELS.jobs, () => this.wake()),
+      // The heartbeat finds cancel requests too; the notification only makes it sooner.
+      this.pubsub.subscribe(CHANNELS.cancel, (jobId) => this.runner.checkNow(jobId)),
+    ];
     this.timers.push(setInterval(() => this.wake(), this.config.pollMs));
     // Every node sweeps expired leases; the sweep skips rows another node is sweeping.
     this.timers.push(setInterval(() => void this.rescue(), Math.max(1000, (this.config.leaseSeconds * 1000) / 3)));
@@ -77,8 +81,12 @@ export class Worker {
   private async rescue(): Promise<void> {
     try {
       const rescued = await this.store.rescueExpired();
-      if (rescued.length) {
-        this.logger.warn(`rescued ${rescued.length} job(s) whose worker stopped: ${rescued.join(', ')}`);
+      if (rescued.length) this.logger.warn(`rescued ${rescued.length} job(s) whose worker stopped: ${rescued.join(', ')}`);
+      const expired = await this.store.expireWaiting();
+      if (expired.length) this.logger.warn(`manual step timed out in ${expired.length} job(s): ${expired.join(', ')}`);
+      if (rescued.length || expired.length) {
+        // Other nodes may have room for them before this one does.
+        void this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
         this.wake();
       }
     } catch (error) {
@@ -92,7 +100,7 @@ export class Worker {
     this.stopping = true;
     this.drain.abort();
     this.timers.forEach(clearInterval);
-    this.unsubscribe?.();
+    this.unsubscribe.forEach((off) => off());
     const all = () => Promise.allSettled([...this.running]);
     const graceMs = this.config.shutdownGraceSeconds * 1000;
     const finished = await Promise.race([all().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs))]);

@@ -318,9 +318,14 @@ export class QuireCluster {
 
   /** Lines in a marker file (0 when it does not exist). */
   count(file: string): number {
+    return this.lines(file).length;
+  }
+
+  /** The lines steps wrote to a marker file, in order. */
+  lines(file: string): string[] {
     const path = join(this.markers, file);
-    if (!existsSync(path)) return 0;
-    return readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
+    if (!existsSync(path)) return [];
+    return readFileSync(path, 'utf8').split('\n').filter(Boolean);
   }
 
   /** Processes (other than ours) whose command line contains `text`: pid, process group, args. */
