@@ -11,7 +11,7 @@ import { JobStore, LeaseLostError, type Lease } from './job-store.js';
 import { SecretsProvider, secretEnvName } from './secrets.js';
 import { StepAbort, type StepAbortReason, type StepExecutorRegistry, type StepResult, type StepRun } from '../steps/step-executor.js';
 import { BoundedOutput } from '../steps/output/output-buffer.js';
-import { SecretMasker } from '../steps/output/secret-masker.js';
+import { SecretMasker, maskDeep } from '../steps/output/secret-masker.js';
 import { retryDelaySeconds } from '../steps/retry-delay.js';
 import { percentile } from '../jobs/estimates.js';
 
@@ -146,11 +146,12 @@ export class JobRunner {
 
     const started = await this.store.stepStarted(lease, job, step);
     if (step.kind === 'manual') {
-      await this.store.waitForPerson(lease, job, started, rendered.instructions ?? 'Acknowledge this step to continue.');
+      // validation refuses secrets.* here; masked as well, since the text is stored and shown
+      await this.store.waitForPerson(lease, job, started, masker.mask(rendered.instructions ?? 'Acknowledge this step to continue.'));
       return { kind: 'stop' };
     }
-    const result = await this.execute(job, lease, started, rendered, secretValues, masker, signal);
-    return this.settle(job, lease, started, result.result, result.output, masker);
+    const { result, output } = await this.execute(job, lease, started, rendered, secretValues, masker, signal);
+    return this.settle(job, lease, started, maskResult(result, masker), output);
   }
 
   private async execute(
@@ -263,8 +264,8 @@ export class JobRunner {
     return { outcome: 'aborted', reason, message: reason };
   }
 
-  /** Records what an attempt came to, and decides what the job does next. */
-  private async settle(job: JobEntity, lease: Lease, step: JobStepEntity, result: StepResult, output: BoundedOutput, masker: SecretMasker): Promise<Outcome> {
+  /** Records what an attempt came to (its secrets already masked), and decides what the job does next. */
+  private async settle(job: JobEntity, lease: Lease, step: JobStepEntity, result: StepResult, output: BoundedOutput): Promise<Outcome> {
     const stored = { output: output.text(), bytes: output.bytes };
     if (result.outcome === 'done') {
       await this.store.stepFinished(lease, job, step, { state: 'done', outputs: result.outputs, ...stored });
@@ -283,7 +284,7 @@ export class JobRunner {
       }
     }
     const timedOut = result.outcome === 'aborted';
-    const message = masker.mask(timedOut ? `timed out after ${step.timeout} s` : (result as { message: string }).message);
+    const message = timedOut ? `timed out after ${step.timeout} s` : (result as { message: string }).message;
     const error = attemptError(step, message, result);
     const retryable = result.outcome === 'retry' || (timedOut && step.retry.retry_on_timeout);
     const attemptsUsed = step.attempt - step.interruptions;
@@ -328,6 +329,16 @@ export class JobRunner {
       }
     }
   }
+}
+
+/**
+ * The result as it may be stored and sent: outputs, message and trace come from the step's own
+ * text (`::output` lines, response bodies, exceptions), which the output stream's masking never saw.
+ */
+function maskResult(result: StepResult, masker: SecretMasker): StepResult {
+  if (result.outcome === 'done') return { ...result, outputs: maskDeep(result.outputs, masker) as Record<string, unknown> };
+  if (result.outcome === 'aborted') return result;
+  return { ...result, message: masker.mask(result.message), ...(result.trace ? { trace: masker.mask(result.trace) } : {}) };
 }
 
 function attemptError(step: JobStepEntity, message: string, result?: StepResult): StepAttemptError {
