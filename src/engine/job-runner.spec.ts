@@ -12,6 +12,7 @@ import { SecretsProvider } from './secrets.js';
 
 const SECRET = 'hunter2secret';
 const FLUSH_MS = 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class FakeStore {
   readonly calls: { method: string; args: unknown[] }[] = [];
@@ -142,6 +143,21 @@ describe('JobRunner keeps secrets out of what it records', () => {
     expect(store.of('retryLater')).toEqual([
       [expect.any(Number), expect.objectContaining({ message: 'HTTP 503: ***', trace: '***' }), expect.anything()],
     ]);
+    expect(leaks(store)).toBe(false);
+  });
+
+  it('holds back the start of a secret across output ticks, and sends the rest when the step ends', async () => {
+    const store = await runOne(jobStep({ kind: 'shell', run: 'x' }), async (run) => {
+      run.output('starting the step\ntoken=hunter2');
+      await sleep(FLUSH_MS * 5); // several ticks pass with the secret cut in two
+      run.output('secret and more\n');
+      return { outcome: 'done', outputs: {} };
+    });
+    const chunks = store.of('stepOutput').map(([, , chunk]) => chunk as string);
+    expect(chunks.length).toBeGreaterThanOrEqual(2);
+    expect(chunks[0]).toMatch(/^starting/); // a tick sends what can no longer be part of a secret
+    expect(chunks.join('')).toBe('starting the step\ntoken=*** and more\n');
+    expect(store.of('stepFinished')).toEqual([[expect.objectContaining({ output: 'starting the step\ntoken=*** and more\n' })]]);
     expect(leaks(store)).toBe(false);
   });
 

@@ -170,8 +170,10 @@ export class JobRunner {
     const overdue = this.watchOverdue(job, lease, step);
     let pending = '';
     let flushing: Promise<void> = Promise.resolve();
-    const flush = () => {
-      const chunk = pending + masker.flush();
+    // A tick sends only what the masker released; its held-back end may be the start of a
+    // secret that the next chunk completes, so it is flushed only when the step has ended.
+    const flush = (ended = false) => {
+      const chunk = pending + (ended ? masker.flush() : '');
       pending = '';
       if (!chunk) return;
       output.push(chunk);
@@ -179,7 +181,7 @@ export class JobRunner {
         .then(() => this.store.stepOutput(lease, job, step, output.text(), output.bytes, chunk))
         .catch((error: Error) => this.logger.warn(`output of ${step.name}: ${error.message}`));
     };
-    const flusher = setInterval(flush, this.options.outputFlushMs);
+    const flusher = setInterval(() => flush(), this.options.outputFlushMs);
     const env = Object.fromEntries(Object.entries(secretValues).map(([name, value]) => [secretEnvName(name), value]));
     const run: StepRun = {
       jobId: job.id,
@@ -214,7 +216,7 @@ export class JobRunner {
       clearTimeout(timer);
       clearInterval(flusher);
       overdue.forEach(clearTimeout);
-      flush();
+      flush(true);
       await flushing;
     }
   }

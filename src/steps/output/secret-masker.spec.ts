@@ -19,6 +19,12 @@ describe('SecretMasker', () => {
     const out = ['token: s3c', 'r3t-va', 'lue and more', ' text'].map((c) => masker.push(c)).join('') + masker.flush();
     expect(out).toBe('token: *** and more text');
   });
+  it('releases what may start a secret only with the next push, or the flush at the end', () => {
+    const masker = new SecretMasker(['hunter2secret']);
+    expect(masker.push('token=hunter2')).toBe('t');
+    expect(masker.push('secret!')).toBe('oken=***');
+    expect(masker.flush()).toBe('!');
+  });
   it('masks under every chunking of the stream', () => {
     const secrets = ['password1', 'word1234', 'ABCDEFGH'];
     const text = 'x password1234 y ABCDEFGHABCDEFGH word1234 zzz password1';

@@ -41,7 +41,7 @@ export class SecretMasker {
     return out;
   }
 
-  /** The held-back end of the stream, masked. */
+  /** The held-back end of the stream, masked: only when the stream ends, or a secret cut there leaks. */
   flush(): string {
     const rest = this.mask(this.carry);
     this.carry = '';
