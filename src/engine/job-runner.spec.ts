@@ -1,6 +1,7 @@
 // The runner between a step and everything that records it: no secret value may reach the
 // store (the database and the events it emits) or the log. The store is a fake that keeps
 // every argument it was given, so "nothing leaked" is one search of their JSON.
+import { Logger, type LoggerService } from '@nestjs/common';
 import type { BookStep } from '../books/book.types.js';
 import type { JobEntity } from '../jobs/job.entity.js';
 import type { JobStepEntity } from '../jobs/job-step.entity.js';
@@ -167,5 +168,33 @@ describe('JobRunner keeps secrets out of what it records', () => {
     });
     expect(store.of('waitForPerson')).toEqual([['log in with ***']]);
     expect(leaks(store)).toBe(false);
+  });
+});
+
+describe('JobRunner keeps secrets out of its log', () => {
+  const lines: string[] = [];
+  const recorder: LoggerService = {
+    log: (m: unknown) => lines.push(String(m)),
+    warn: (m: unknown) => lines.push(String(m)),
+    error: (m: unknown) => lines.push(String(m)),
+  };
+  // each spec file has its own module registry: the override ends with this file
+  beforeAll(() => Logger.overrideLogger(recorder));
+
+  it('masks an error from a failed write, which may quote what was written', async () => {
+    lines.length = 0;
+    await runOne(
+      jobStep({ kind: 'shell', run: 'x' }),
+      async (run) => {
+        run.output('some output\n');
+        return { outcome: 'done', outputs: {} };
+      },
+      (store) => {
+        store.failing.stepOutput = new Error(`invalid input: "${SECRET}"`);
+        store.failing.stepFinished = new Error(`invalid input: "${SECRET}"`);
+      },
+    );
+    expect(lines.filter((l) => l.includes('invalid input: "***"')).length).toBeGreaterThanOrEqual(2);
+    expect(lines.join('\n')).not.toContain(SECRET);
   });
 });

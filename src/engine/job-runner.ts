@@ -37,7 +37,7 @@ interface Outcome {
 }
 
 export class JobRunner {
-  private readonly logger = new Logger('Runner');
+  private readonly logger: Pick<Logger, 'warn' | 'error'>;
 
   constructor(
     private readonly store: JobStore,
@@ -45,7 +45,12 @@ export class JobRunner {
     private readonly secrets: SecretsProvider,
     private readonly children: ChildJobs,
     private readonly options: RunnerOptions,
-  ) {}
+  ) {
+    // Every line masked: a failed write's error, or a refused trigger's, may quote a value.
+    const logger = new Logger('Runner');
+    const masker = new SecretMasker(secrets.allValues());
+    this.logger = { warn: (message: string) => logger.warn(masker.mask(message)), error: (message: string) => logger.error(masker.mask(message)) };
+  }
 
   /**
    * Runs until the job leaves this worker. `drain` (shutdown began) hands the job back before
