@@ -101,9 +101,21 @@ function stepFields(c: SemanticContext, base: PathSegment[], step: RawRecord, de
     site: fieldSite,
   });
   return [
-    ...runTimeFields(shaped).map((f) => at(f, site)),
+    ...runTimeFields(shaped).map((f) => at(f, withoutSecrets(site, f.path[0]))),
     ...serializeFields(shaped).map((f) => at(f, { time: 'creation', label: 'serialize' })),
   ];
+}
+
+// Fields whose rendered text leaves the step unmasked: instructions are stored and shown to
+// people; a trigger step's params become the new job's stored params and context.
+const NO_SECRETS: Readonly<Record<string, string>> = {
+  instructions: 'instructions are stored with the job and shown to people; give the secret to the step that needs it',
+  params: "a trigger step's params are stored as the triggered job's parameters; let the triggered book list the secret",
+};
+
+function withoutSecrets(site: TemplateSite, key: PathSegment | undefined): TemplateSite {
+  const reason = typeof key === 'string' ? NO_SECRETS[key] : undefined;
+  return reason ? { ...site, noSecrets: reason } : site;
 }
 
 /** What a step's templates may read: its (or the default) serialize keys and secrets. */

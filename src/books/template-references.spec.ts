@@ -98,6 +98,13 @@ describe('checkReference', () => {
     expect(check('secrets.OTHER', inStep(1))).toBe("secrets.OTHER is not listed in this step's secrets (it lists none)");
   });
 
+  it('keeps secrets out of fields whose rendered value is stored as it is', () => {
+    const barred = inStep(1, { secrets: new Set(['TOKEN']), noSecrets: 'instructions are stored with the job' });
+    expect(check('secrets.TOKEN', barred)).toBe('secrets.TOKEN cannot be used here: instructions are stored with the job');
+    expect(check('secrets', barred)).toMatch(/cannot be used here/);
+    expect(check('steps.first.output.x', barred)).toBeUndefined();
+  });
+
   it('knows what group and cluster books lack', () => {
     const group = { ...facts, scope: 'group' as const };
     const cluster = { ...facts, scope: 'cluster' as const };

@@ -44,6 +44,8 @@ export interface TemplateSite {
   dataKeys?: ReadonlySet<string> | 'any';
   /** the step's `secrets` */
   secrets?: ReadonlySet<string>;
+  /** why this field may not read secrets at all: its rendered value is kept or passed on unmasked */
+  noSecrets?: string;
 }
 
 /** Why the reference is wrong, or undefined when it is fine. */
@@ -56,7 +58,7 @@ export function checkReference(ref: TemplateReference, site: TemplateSite, facts
     // inside #each / #with a bare name reads the block's value, not a root of the context
     return ref.inBlock ? undefined : `unknown template root '${root}' in {{${text}}} (available: ${CONTEXT_ROOTS.join(', ')})`;
   }
-  const unavailable = scopeProblem(root, facts.scope, text) ?? timeProblem(root, site, text);
+  const unavailable = scopeProblem(root, facts.scope, text) ?? timeProblem(root, site, text) ?? barredProblem(root, site, text);
   if (unavailable || ref.inBlock) return unavailable;
   switch (root) {
     case 'params':
@@ -86,6 +88,10 @@ function timeProblem(root: string, site: TemplateSite, text: string): string | u
     return `${text} is only available inside a step; ${site.label} is rendered when the job has ended`;
   }
   return undefined;
+}
+
+function barredProblem(root: string, site: TemplateSite, text: string): string | undefined {
+  return root === 'secrets' && site.noSecrets ? `${text} cannot be used here: ${site.noSecrets}` : undefined;
 }
 
 function fieldProblem(root: string, path: readonly string[]): string | undefined {

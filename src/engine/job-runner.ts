@@ -12,7 +12,7 @@ import { JobStore, LeaseLostError, type Lease } from './job-store.js';
 import { SecretsProvider, secretEnvName } from './secrets.js';
 import { StepAbort, type StepAbortReason, type StepExecutorRegistry, type StepResult, type StepRun } from '../steps/step-executor.js';
 import { BoundedOutput } from '../steps/output/output-buffer.js';
-import { SecretMasker } from '../steps/output/secret-masker.js';
+import { SecretMasker, maskDeep } from '../steps/output/secret-masker.js';
 import { retryDelaySeconds } from '../steps/retry-delay.js';
 import { percentile } from '../jobs/estimates.js';
 
@@ -46,7 +46,7 @@ interface Outcome {
 }
 
 export class JobRunner {
-  private readonly logger = new Logger('Runner');
+  private readonly logger: Pick<Logger, 'warn' | 'error'>;
   /** the heartbeat of each job this node runs, by job id */
   private readonly beats = new Map<string, () => void>();
 
@@ -56,7 +56,12 @@ export class JobRunner {
     private readonly secrets: SecretsProvider,
     private readonly children: ChildJobs,
     private readonly options: RunnerOptions,
-  ) {}
+  ) {
+    // Every line masked: a failed write's error, or a refused trigger's, may quote a value.
+    const logger = new Logger('Runner');
+    const masker = new SecretMasker(secrets.allValues());
+    this.logger = { warn: (message: string) => logger.warn(masker.mask(message)), error: (message: string) => logger.error(masker.mask(message)) };
+  }
 
   /**
    * Runs until the job leaves this worker. `drain` (shutdown began) hands the job back before
@@ -182,11 +187,12 @@ export class JobRunner {
 
     const started = await this.store.stepStarted(lease, job, step);
     if (step.kind === 'manual') {
-      await this.store.waitForPerson(lease, job, started, rendered.instructions ?? 'Acknowledge this step to continue.');
+      // validation refuses secrets.* here; masked as well, since the text is stored and shown
+      await this.store.waitForPerson(lease, job, started, masker.mask(rendered.instructions ?? 'Acknowledge this step to continue.'));
       return { kind: 'stop' };
     }
-    const result = await this.execute(job, lease, started, rendered, secretValues, masker, signal);
-    return this.settle(job, lease, started, result.result, result.output, masker);
+    const { result, output } = await this.execute(job, lease, started, rendered, secretValues, masker, signal);
+    return this.settle(job, lease, started, maskResult(result, masker), output);
   }
 
   private async execute(
@@ -205,8 +211,10 @@ export class JobRunner {
     const overdue = this.watchOverdue(job, lease, step);
     let pending = '';
     let flushing: Promise<void> = Promise.resolve();
-    const flush = () => {
-      const chunk = pending + masker.flush();
+    // A tick sends only what the masker released; its held-back end may be the start of a
+    // secret that the next chunk completes, so it is flushed only when the step has ended.
+    const flush = (ended = false) => {
+      const chunk = pending + (ended ? masker.flush() : '');
       pending = '';
       if (!chunk) return;
       output.push(chunk);
@@ -214,7 +222,7 @@ export class JobRunner {
         .then(() => this.store.stepOutput(lease, job, step, output.text(), output.bytes, chunk))
         .catch((error: Error) => this.logger.warn(`output of ${step.name}: ${error.message}`));
     };
-    const flusher = setInterval(flush, this.options.outputFlushMs);
+    const flusher = setInterval(() => flush(), this.options.outputFlushMs);
     const env = Object.fromEntries(Object.entries(secretValues).map(([name, value]) => [secretEnvName(name), value]));
     const run: StepRun = {
       jobId: job.id,
@@ -249,7 +257,7 @@ export class JobRunner {
       clearTimeout(timer);
       clearInterval(flusher);
       overdue.forEach(clearTimeout);
-      flush();
+      flush(true);
       await flushing;
     }
   }
@@ -301,8 +309,8 @@ export class JobRunner {
     return { outcome: 'aborted', reason, message: reason };
   }
 
-  /** Records what an attempt came to, and decides what the job does next. */
-  private async settle(job: JobEntity, lease: Lease, step: JobStepEntity, result: StepResult, output: BoundedOutput, masker: SecretMasker): Promise<Outcome> {
+  /** Records what an attempt came to (its secrets already masked), and decides what the job does next. */
+  private async settle(job: JobEntity, lease: Lease, step: JobStepEntity, result: StepResult, output: BoundedOutput): Promise<Outcome> {
     const stored = { output: output.text(), bytes: output.bytes };
     if (result.outcome === 'done') {
       await this.store.stepFinished(lease, job, step, { state: 'done', outputs: result.outputs, ...stored });
@@ -321,7 +329,7 @@ export class JobRunner {
       }
     }
     const timedOut = result.outcome === 'aborted';
-    const message = masker.mask(timedOut ? `timed out after ${step.timeout} s` : (result as { message: string }).message);
+    const message = timedOut ? `timed out after ${step.timeout} s` : (result as { message: string }).message;
     const error = attemptError(step, message, result);
     const retryable = result.outcome === 'retry' || (timedOut && step.retry.retry_on_timeout);
     const attemptsUsed = step.attempt - step.interruptions;
@@ -383,6 +391,16 @@ function ownTarget(job: JobEntity): { scope: 'deployment' | 'group' | 'cluster';
   if (job.deployment_id) return { scope: 'deployment', target: job.deployment_id };
   if (job.group_id && job.scope === 'group') return { scope: 'group', target: job.group_id };
   return { scope: 'cluster', target: job.cluster_id ?? '' };
+}
+
+/**
+ * The result as it may be stored and sent: outputs, message and trace come from the step's own
+ * text (`::output` lines, response bodies, exceptions), which the output stream's masking never saw.
+ */
+function maskResult(result: StepResult, masker: SecretMasker): StepResult {
+  if (result.outcome === 'done') return { ...result, outputs: maskDeep(result.outputs, masker) as Record<string, unknown> };
+  if (result.outcome === 'aborted') return result;
+  return { ...result, message: masker.mask(result.message), ...(result.trace ? { trace: masker.mask(result.trace) } : {}) };
 }
 
 function attemptError(step: JobStepEntity, message: string, result?: StepResult): StepAttemptError {

@@ -149,6 +149,7 @@ export interface StepRow {
   attempt: number;
   interruptions: number;
   output: string;
+  outputs: Record<string, unknown>;
   error: string | null;
   errors: { at: string; attempt: number; message: string; exit_code?: number }[];
   date_started: Date | null;
@@ -244,6 +245,12 @@ export class QuireCluster {
   get url(): string {
     if (!this.api_) throw new Error('no serve process started');
     return this.api_.url;
+  }
+
+  /** the admin token, for clients other than `api()` (socket.io) */
+  get token(): string {
+    if (!this.api_) throw new Error('no serve process started');
+    return this.api_.token;
   }
 
   async api<T = any>(

@@ -17,6 +17,11 @@ export class SecretMasker {
     this.maxLen = this.secrets[0]?.length ?? 0;
   }
 
+  /** false when there is nothing to mask */
+  get active(): boolean {
+    return this.maxLen > 0;
+  }
+
   /** Masks a whole string (a message, an output value). */
   mask(text: string): string {
     if (this.maxLen === 0) return text;
@@ -36,7 +41,7 @@ export class SecretMasker {
     return out;
   }
 
-  /** The held-back end of the stream, masked. */
+  /** The held-back end of the stream, masked: only when the stream ends, or a secret cut there leaks. */
   flush(): string {
     const rest = this.mask(this.carry);
     this.carry = '';
@@ -72,6 +77,40 @@ export class SecretMasker {
     }
     return { out, next: i };
   }
+}
+
+/**
+ * A copy of a JSON value with every secret masked: strings, object keys, and numbers or booleans
+ * whose text is a secret (which become strings). Iterative, since a response body parsed from
+ * JSON may nest deeper than the call stack.
+ */
+export function maskDeep(value: unknown, masker: SecretMasker): unknown {
+  if (!masker.active) return value;
+  const work: [from: object, to: unknown[] | Record<string, unknown>][] = [];
+  const copy = (item: unknown): unknown => {
+    if (typeof item === 'string') return masker.mask(item);
+    if (typeof item === 'number' || typeof item === 'boolean') {
+      const masked = masker.mask(String(item));
+      return masked === String(item) ? item : masked;
+    }
+    if (item === null || typeof item !== 'object') return item;
+    const to = Array.isArray(item) ? [] : {};
+    work.push([item, to]);
+    return to;
+  };
+  const root = copy(value);
+  for (let next = work.pop(); next; next = work.pop()) {
+    const [from, to] = next;
+    if (Array.isArray(to)) {
+      for (const item of from as unknown[]) to.push(copy(item));
+      continue;
+    }
+    // defineProperty, not assignment: a key `__proto__` from JSON.parse must stay a plain key
+    for (const [key, item] of Object.entries(from)) {
+      Object.defineProperty(to, masker.mask(key), { value: copy(item), enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return root;
 }
 
 const isHighSurrogate = (unit: number): boolean => unit >= 0xd800 && unit <= 0xdbff;
