@@ -105,7 +105,7 @@ describe('engine: leases, partitions and cancel', () => {
     const stoppedAfter = Date.now() - cutAt;
     // The lease was last renewed at most a heartbeat (1 s) before the cut and lasts 6 s.
     expect(stoppedAfter).toBeLessThan(6000);
-    await until('the new owner to start the step', () => cluster.count(`${jobId}.long`) === 2, 15_000, 50);
+    await until('the new owner to start the step', () => cluster.count(`${jobId}.long`) === 2, 25_000, 50);
     expect(Date.now() - cutAt).toBeGreaterThan(stoppedAfter);
     const job = await cluster.finished(jobId, 30_000);
     expect(job).toMatchObject({ state: 'done', locked_by: null });
