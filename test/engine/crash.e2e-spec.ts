@@ -95,7 +95,10 @@ describe('engine: crashed, stalled and disconnected workers', () => {
     const jobId = await cluster.trigger('d1', 'deploy', { sleep: 4 });
     await stepRunning(jobId, 'two', 1, 'crash-a');
     await until('step two to have started its command', () => cluster.count(`${jobId}.two`) === 1);
+    expect(cluster.strayProcesses().length).toBeGreaterThan(0);
     await a.kill();
+    // The step's process group outlives its worker only until the worker's reaper sees it die.
+    await until("the killed worker's step processes to be gone", () => cluster.strayProcesses().length === 0, 3000, 50);
 
     await worker('crash-b');
     const job = await cluster.finished(jobId, 30_000);

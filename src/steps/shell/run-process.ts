@@ -3,6 +3,7 @@
 // whole group: `sh -c 'a & b & wait'` must not leave `a` and `b` running after a cancel.
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
+import { processReaper } from './process-reaper.js';
 import { SafeTextDecoder } from '../output/safe-text-decoder.js';
 
 export interface ProcessSpec {
@@ -79,6 +80,8 @@ export async function runProcess(
     return { kind: 'spawn-error', message: `cannot start ${command.file}: ${(err as Error).message}` };
   }
   const proc = child;
+  // Should this worker die, the reaper kills the group: no orphan runs beside the step's next attempt.
+  const untrack = proc.pid === undefined ? () => undefined : processReaper().track(proc.pid);
 
   return new Promise<ProcessEnd>((resolve) => {
     let ended: ProcessEnd | undefined;
@@ -131,6 +134,8 @@ export async function runProcess(
       clearTimeout(drainTimer);
       // after an abort, a group member that ignores SIGTERM still gets its SIGKILL
       if (killTimer && !groupAlive()) clearTimeout(killTimer);
+      if (killTimer && groupAlive()) setTimeout(untrack, KILL_GRACE_MS + EXIT_DRAIN_MS);
+      else untrack();
       proc.stdout.destroy();
       proc.stderr.destroy();
       resolve(aborted ? { kind: 'aborted' } : ended);
