@@ -115,6 +115,13 @@ describe('validateBookSource', () => {
     expect(p?.message).toMatch(/unknown template root 'nope'/);
   });
 
+  it('says what is wrong with a template that does not parse, located once, in the file', () => {
+    const source = book('syntax').replace('run: "true"', 'run: |\n      echo one\n      echo {{deployment.name} two');
+    expect(validateBookSource('t.book.yaml', source, ctx).problems.map(formatProblem)).toEqual([
+      't.book.yaml:9:29: steps[0].run: unclosed `{{ ... }}`: expected `}}`',
+    ]);
+  });
+
   it('checks step references against the order of steps', () => {
     const source = [
       'name: order\nkind: demo\naction: order\nsteps:',
