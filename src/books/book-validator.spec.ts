@@ -5,7 +5,10 @@ import type { BookProblem } from './book.types.js';
 import { packageRoot } from './book-schema.js';
 import { formatProblem, validateBookSet, validateBookSource } from './book-validator.js';
 
-const ctx = { handlers: new Set(['demo.plan-layout', 'demo.render-config', 'demo.verify']), serializeHandlers: new Set(['demo.pick-port']) };
+const ctx = {
+  handlers: new Set(['demo.plan-layout', 'demo.render-config', 'demo.verify']),
+  serializeHandlers: new Set(['demo.pick-port']),
+};
 const FIXTURES = join(packageRoot(), 'test', 'fixtures', 'books');
 const KIT = '/work/shared/contract';
 
@@ -67,6 +70,32 @@ describe('invalid books', () => {
     );
     if (matching.length === 0) throw new Error(`expected [${texts.join(', ')}] on line ${line}, got:\n${show(errors)}`);
     expect(formatProblem(matching[0]!)).toMatch(new RegExp(`^${file.replace(/\./g, '\\.')}:${line ?? '\\d+'}:\\d+: `));
+  });
+});
+
+describe('invalid book sets', () => {
+  // each subfolder of invalid/ is one set: its files are only wrong together
+  const dir = join(FIXTURES, 'invalid');
+  const sets = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+
+  it('include the duplicate (kind, action) pair', () => {
+    expect(sets).toContain('duplicate-action');
+  });
+
+  it.each(sets)('%s: every file fails with the expected message on the expected line', (set) => {
+    const files = bookFiles(join(dir, set)).map((f) => ({ file: `${set}/${f}`, source: readFileSync(join(dir, set, f), 'utf8') }));
+    for (const { file, source } of files) expect(validateBookSource(file, source, ctx).book).toBeDefined();
+    const { books, problems } = validateBookSet(files, ctx);
+    expect(books).toEqual([]);
+    for (const { file, source } of files) {
+      const { texts, line } = expectation(source);
+      const own = errorsOf(problems).filter((p) => p.file === file);
+      const matching = own.filter((p) => texts.every((t) => p.message.includes(t)) && (line === undefined || p.line === line));
+      if (matching.length === 0) throw new Error(`${file}: expected [${texts.join(', ')}] on line ${line}, got:\n${show(own)}`);
+    }
   });
 });
 
@@ -174,6 +203,20 @@ describe('validateBookSet', () => {
       "b.book.yaml:3:9: duplicate action 'other' for kind 'demo': also in c.book.yaml:3",
       "c.book.yaml:3:9: duplicate action 'other' for kind 'demo': also in b.book.yaml:3",
     ]);
+  });
+
+  it('names at most three other files for a duplicate', () => {
+    const files = ['a', 'b', 'c', 'd', 'e', 'f'].map((f) => ({
+      file: `${f}.book.yaml`,
+      source: book(f).replace(`action: ${f}`, 'action: same'),
+    }));
+    const { problems } = validateBookSet(files, ctx);
+    expect(problems.map(formatProblem)[0]).toBe(
+      "a.book.yaml:3:9: duplicate action 'same' for kind 'demo': also in b.book.yaml:3, c.book.yaml:3, d.book.yaml:3, ... and 2 more",
+    );
+    expect(problems.map(formatProblem)[3]).toBe(
+      "d.book.yaml:3:9: duplicate action 'same' for kind 'demo': also in a.book.yaml:3, b.book.yaml:3, c.book.yaml:3, ... and 2 more",
+    );
   });
 
   it('returns every valid book with its hash', () => {
