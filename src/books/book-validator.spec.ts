@@ -73,6 +73,26 @@ describe('invalid books', () => {
   });
 });
 
+describe('a tab used for indentation', () => {
+  // the parser misreads the rest of the file after it: only the tab is reported
+  it.each([
+    ['tab-indent.book.yaml', ['tab-indent.book.yaml:8:1: tab used for indentation: YAML indents with spaces only']],
+    ['tab-before-key.book.yaml', ['tab-before-key.book.yaml:7:1: tab used for indentation: YAML indents with spaces only']],
+  ])('%s: the tab, and nothing it causes', (file, expected) => {
+    const source = readFileSync(join(FIXTURES, 'invalid', file), 'utf8');
+    expect(validateBookSource(file, source, ctx).problems.map(formatProblem)).toEqual(expected);
+  });
+
+  it('keeps the problems of earlier lines, and every tab', () => {
+    const source = 'name: t\nname: u\nkind: demo\nsteps:\n  - name: a\n\tkind: shell\n    run: "true"\n\tx: 1\n';
+    expect(validateBookSource('t.book.yaml', source, ctx).problems.map(formatProblem)).toEqual([
+      "t.book.yaml:2:1: duplicate key 'name': keys must be unique",
+      't.book.yaml:6:1: tab used for indentation: YAML indents with spaces only',
+      't.book.yaml:8:1: tab used for indentation: YAML indents with spaces only',
+    ]);
+  });
+});
+
 describe('invalid book sets', () => {
   // each subfolder of invalid/ is one set: its files are only wrong together
   const dir = join(FIXTURES, 'invalid');
