@@ -76,6 +76,22 @@ describe('authorisation', () => {
     expect(jobs.length).toBeGreaterThan(0);
     expect(jobs.every((j: any) => j.deployment === 'west-1')).toBe(true);
   });
+
+  it("never hands a cluster-scoped token another cluster's job through an Idempotency-Key", async () => {
+    const keyed = (token: string, deployment: string) =>
+      fetch(`${app.url}/api/deployments/${deployment}/actions/ping`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'known-key' },
+        body: '{}',
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    const east = await keyed(tokens.operator!, 'east-1');
+    expect(east.status).toBe(202);
+    expect((await keyed(tokens.westOperator!, 'east-1')).status).toBe(404);
+    const west = await keyed(tokens.westOperator!, 'west-1');
+    expect(west.status).toBe(202);
+    expect(west.body.job.id).not.toBe(east.body.job.id);
+    expect(west.body.job.deployment).toBe('west-1');
+  });
 });
 
 describe('the documented API', () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { TokensService } from '../../src/api/tokens.service.js';
 
 const FIXTURES = join(process.cwd(), 'test/fixtures/service-books');
 
@@ -111,6 +112,35 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     expect(again.body.job.id).toBe(first.body.job.id);
     const other = await app.api('POST', '/api/deployments/app-2/actions/check', {}, { 'idempotency-key': `k-${mode}` });
     expect(other.status).toBe(422);
+  });
+
+  it('replays a retry that names the deployment by id and lists the params in another order', async () => {
+    const key = { 'idempotency-key': `order-${mode}` };
+    const params = { a: 1, b: { c: 2, d: [3, 4] } };
+    const first = await app.api('POST', '/api/deployments/app-1/actions/check', { params }, key);
+    expect(first.status).toBe(202);
+    const id = first.body.job.deployment_id;
+    const retry = await app.api('POST', `/api/deployments/${id}/actions/check`, { params: { b: { d: [3, 4], c: 2 }, a: 1 } }, key);
+    expect([retry.status, retry.body.job.id]).toEqual([200, first.body.job.id]);
+    const changed = await app.api('POST', `/api/deployments/${id}/actions/check`, { params: { a: 1, b: { c: 2, d: [4, 3] } } }, key);
+    expect(changed.status).toBe(422);
+  });
+
+  it("keeps each token's Idempotency-Keys apart", async () => {
+    const other = (await app.server.app.get(TokensService).create(`other-${mode}`, 'operator')).token;
+    const key = { 'idempotency-key': `shared-${mode}` };
+    const mine = await app.api('POST', '/api/deployments/app-1/actions/check', {}, key);
+    const theirs = await fetch(`${app.url}/api/deployments/app-1/actions/check`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${other}`, 'content-type': 'application/json', ...key },
+      body: '{}',
+    });
+    const job = ((await theirs.json()) as { job: { id: string; triggered_by: string } }).job;
+    expect(theirs.status).toBe(202);
+    expect(job.id).not.toBe(mine.body.job.id);
+    expect(job.triggered_by).toBe(`token:other-${mode}`);
+    const again = await app.api('POST', '/api/deployments/app-1/actions/check', {}, key);
+    expect([again.status, again.body.job.id]).toEqual([200, mine.body.job.id]);
   });
 
   it('ends a job whose `when` is false done, with every step skipped and the reason', async () => {
