@@ -29,6 +29,8 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
   });
 
   const count = async (table: string) => Number((await db.query(`SELECT count(*) FROM ${table}`)).rows[0].count);
+  /** Rows a trigger writes: a refused one must leave these as they were. */
+  const stored = async () => [await count('jobs'), await count('job_steps'), await count('deploy_events')];
 
   it('refuses calls without a valid token', async () => {
     expect((await fetch(`${app.url}/api/jobs`)).status).toBe(401);
@@ -58,7 +60,7 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
   });
 
   it('lists every parameter error and stores nothing', async () => {
-    const before = [await count('jobs'), await count('job_steps'), await count('deploy_events')];
+    const before = await stored();
     const { status, body } = await app.api('POST', '/api/deployments/app-2/actions/deploy', {
       params: { version: 'x.y', replicas: 0, extra: 1 },
     });
@@ -67,7 +69,7 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     const missing = await app.api('POST', '/api/deployments/app-2/actions/deploy', { params: {} });
     expect(missing.status).toBe(400);
     expect(missing.body.details[0].field).toBe('params.version');
-    expect([await count('jobs'), await count('job_steps'), await count('deploy_events')]).toEqual(before);
+    expect(await stored()).toEqual(before);
   });
 
   it('refuses a trigger whose templates need a var the deployment lacks, naming step and field', async () => {
@@ -77,13 +79,15 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     expect(body.details[0].message).toContain('deployment.vars.host');
   });
 
-  it('answers 404 for an unknown deployment or action, 400 for malformed JSON', async () => {
+  it('answers 404 for an unknown deployment or action, 400 for malformed JSON, and stores nothing', async () => {
+    const before = await stored();
     expect((await app.api('POST', '/api/deployments/nope/actions/deploy', {})).status).toBe(404);
     expect((await app.api('POST', '/api/deployments/app-1/actions/nope', {})).status).toBe(404);
     const malformed = await app.api('POST', '/api/deployments/app-1/actions/deploy', '{"params": ');
     expect(malformed.status).toBe(400);
     expect(malformed.body.message).toContain('malformed JSON');
     expect((await app.api('POST', '/api/deployments/app-1/actions/deploy', { params: [] })).status).toBe(400);
+    expect(await stored()).toEqual(before);
   });
 
   it('refuses an action the deployment state does not allow, with 409 naming the state', async () => {
