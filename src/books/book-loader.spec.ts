@@ -39,6 +39,7 @@ describe('loadBooksDir', () => {
             },
           ],
         },
+        expect.objectContaining({ name: 'lab', vars: { kind: 'core-cluster', api_host: 'api.lab.internal' } }),
       ],
     });
   });
