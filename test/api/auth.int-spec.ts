@@ -42,6 +42,7 @@ describe('authorisation', () => {
     tokens.viewer = (await service.create('v', 'viewer')).token;
     tokens.operator = (await service.create('o', 'operator')).token;
     tokens.westOperator = (await service.create('wo', 'operator', [west])).token;
+    tokens.westAdmin = (await service.create('wa', 'admin', [west])).token;
   });
   afterAll(async () => {
     await app?.close();
@@ -75,6 +76,28 @@ describe('authorisation', () => {
     const jobs = (await call(west, 'GET', '/api/jobs')).body.jobs;
     expect(jobs.length).toBeGreaterThan(0);
     expect(jobs.every((j: any) => j.deployment === 'west-1')).toBe(true);
+  });
+
+  it('limits the inventory writes of a cluster-scoped admin to its cluster', async () => {
+    const admin = tokens.westAdmin!;
+    const before = (await app.api('GET', '/api/deployments')).body.deployments;
+    const refused = [
+      await call(admin, 'POST', '/api/clusters', { name: 'south' }),
+      await call(admin, 'PATCH', '/api/clusters/east', { vars: { x: 1 } }),
+      await call(admin, 'DELETE', '/api/clusters/east'),
+      await call(admin, 'POST', '/api/groups', { name: 'g2', cluster: 'east' }),
+      await call(admin, 'PATCH', '/api/groups/east%2Fg', { vars: { x: 1 } }),
+      await call(admin, 'DELETE', '/api/groups/east%2Fg'),
+      await call(admin, 'POST', '/api/deployments', { name: 'east-2', kind: 'web', group: 'g', cluster: 'east' }),
+      await call(admin, 'POST', '/api/deployments', { name: 'nowhere', kind: 'web' }),
+      await call(admin, 'PATCH', '/api/deployments/east-1', { vars: { x: 1 } }),
+      await call(admin, 'PATCH', '/api/deployments/west-1', { group: 'g', cluster: 'east' }),
+      await call(admin, 'DELETE', '/api/deployments/east-1'),
+    ];
+    expect(refused.map((r) => r.status)).toEqual([403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404]);
+    expect((await app.api('GET', '/api/deployments')).body.deployments).toEqual(before);
+    expect((await call(admin, 'PATCH', '/api/deployments/west-1', { vars: { x: 1 } })).body.deployment.vars).toEqual({ x: 1 });
+    expect((await call(admin, 'POST', '/api/groups', { name: 'g2', cluster: 'west' })).status).toBe(201);
   });
 
   it("never hands a cluster-scoped token another cluster's job through an Idempotency-Key", async () => {
