@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { TokensService } from '../../src/api/tokens.service.js';
+import { PING_BOOK } from '../support/books.js';
 
 const INVENTORY = `clusters:
   - name: east
@@ -11,14 +12,6 @@ const INVENTORY = `clusters:
   - name: west
     groups: [{ name: g, deployments: [{ name: west-1, kind: web }] }]
 `;
-const BOOK = `name: web.ping
-kind: web
-action: ping
-unique: none
-steps:
-  - { name: ping, kind: shell, run: "true" }
-`;
-
 describe('authorisation', () => {
   let app: TestApp;
   let dir: string;
@@ -35,7 +28,7 @@ describe('authorisation', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'quire-auth-'));
     writeFileSync(join(dir, 'inventory.yaml'), INVENTORY);
-    writeFileSync(join(dir, 'web.ping.book.yaml'), BOOK);
+    writeFileSync(join(dir, 'web.ping.book.yaml'), PING_BOOK);
     app = await startTestApp({ booksDir: dir, engine: false });
     const service = app.server.app.get(TokensService);
     const west = (await app.api('GET', '/api/clusters/west')).body.cluster.id;

@@ -3,42 +3,31 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
-
-const BOOK = `name: web.ping
-kind: web
-action: ping
-unique: none
-steps:
-  - { name: ping, kind: shell, run: "true" }
-`;
+import { PING_BOOK } from '../support/books.js';
 
 describe('inventory writes', () => {
   let app: TestApp;
   let booksDir: string;
-  let db: pg.Pool;
 
   beforeAll(async () => {
     booksDir = mkdtempSync(join(tmpdir(), 'quire-inventory-'));
-    writeFileSync(join(booksDir, 'web.ping.book.yaml'), BOOK);
+    writeFileSync(join(booksDir, 'web.ping.book.yaml'), PING_BOOK);
     // No worker: a triggered job stays unfinished for as long as a test needs it.
     app = await startTestApp({ booksDir, engine: false });
-    db = new pg.Pool({ connectionString: app.server.database.url, max: 1 });
   }, 60_000);
 
   afterAll(async () => {
-    await db?.end();
     await app?.close();
     rmSync(booksDir, { recursive: true, force: true });
   });
 
   /** Every inventory row as stored: what a refused call must leave exactly as it was. */
+  const rows = (sql: string): Promise<unknown[]> => app.server.database.dataSource.query(sql);
   const inventory = async () => ({
-    clusters: (await db.query('SELECT id, name, vars, date_updated FROM clusters ORDER BY name')).rows,
-    groups: (await db.query('SELECT id, cluster_id, name, vars, date_updated FROM deployment_groups ORDER BY name')).rows,
-    deployments: (await db.query('SELECT id, name, kind, vars, state, group_id, cluster_id, date_updated FROM deployments ORDER BY name'))
-      .rows,
+    clusters: await rows('SELECT id, name, vars, date_updated FROM clusters ORDER BY name'),
+    groups: await rows('SELECT id, cluster_id, name, vars, date_updated FROM deployment_groups ORDER BY name'),
+    deployments: await rows('SELECT id, name, kind, vars, state, group_id, cluster_id, date_updated FROM deployments ORDER BY name'),
   });
   const fields = (body: any) => (body.details as Array<{ field: string }>).map((d) => d.field).sort();
 
