@@ -1,16 +1,9 @@
 import { ApiBody, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { InventoryService } from '../inventory/inventory.service.js';
+import { InventoryService, visible } from '../inventory/inventory.service.js';
 import { checkInput } from '../common/input.js';
-import { notFound } from '../common/errors.js';
 import { CurrentPrincipal } from './principal.decorator.js';
 import { maySee, type Principal } from './tokens.service.js';
-
-/** A record of a cluster the token may not see is reported missing, as if it did not exist. */
-function visible<T>(principal: Principal, what: string, ref: string, record: T, clusterId: string | null): T {
-  if (!maySee(principal, clusterId)) throw notFound(what, ref);
-  return record;
-}
 
 const NAME = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' };
 const VARS = { type: 'object' };
@@ -57,17 +50,17 @@ export class InventoryController {
   }
   @ApiBody({ schema: CLUSTER_CREATE as object })
   @Post('clusters')
-  async createCluster(@Body() body: unknown) {
-    return { cluster: await this.inventory.createCluster(checkInput<{ name: string; vars?: Vars }>(CLUSTER_CREATE, body)) };
+  async createCluster(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
+    return { cluster: await this.inventory.createCluster(checkInput<{ name: string; vars?: Vars }>(CLUSTER_CREATE, body), principal) };
   }
   @Patch('clusters/:ref')
-  async updateCluster(@Param('ref') ref: string, @Body() body: unknown) {
-    return { cluster: await this.inventory.updateCluster(ref, checkInput(CLUSTER_PATCH, body)) };
+  async updateCluster(@Param('ref') ref: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal) {
+    return { cluster: await this.inventory.updateCluster(ref, checkInput(CLUSTER_PATCH, body), principal) };
   }
   @Delete('clusters/:ref')
   @HttpCode(204)
-  async deleteCluster(@Param('ref') ref: string) {
-    await this.inventory.deleteCluster(ref);
+  async deleteCluster(@Param('ref') ref: string, @CurrentPrincipal() principal: Principal) {
+    await this.inventory.deleteCluster(ref, principal);
   }
 
   @Get('groups')
@@ -83,17 +76,19 @@ export class InventoryController {
   }
   @ApiBody({ schema: GROUP_CREATE as object })
   @Post('groups')
-  async createGroup(@Body() body: unknown) {
-    return { group: await this.inventory.createGroup(checkInput<{ name: string; cluster: string; vars?: Vars }>(GROUP_CREATE, body)) };
+  async createGroup(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
+    return {
+      group: await this.inventory.createGroup(checkInput<{ name: string; cluster: string; vars?: Vars }>(GROUP_CREATE, body), principal),
+    };
   }
   @Patch('groups/:ref')
-  async updateGroup(@Param('ref') ref: string, @Body() body: unknown) {
-    return { group: await this.inventory.updateGroup(ref, checkInput(GROUP_PATCH, body)) };
+  async updateGroup(@Param('ref') ref: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal) {
+    return { group: await this.inventory.updateGroup(ref, checkInput(GROUP_PATCH, body), principal) };
   }
   @Delete('groups/:ref')
   @HttpCode(204)
-  async deleteGroup(@Param('ref') ref: string) {
-    await this.inventory.deleteGroup(ref);
+  async deleteGroup(@Param('ref') ref: string, @CurrentPrincipal() principal: Principal) {
+    await this.inventory.deleteGroup(ref, principal);
   }
 
   @Get('deployments')
@@ -115,21 +110,22 @@ export class InventoryController {
   }
   @ApiBody({ schema: DEPLOYMENT_CREATE as object })
   @Post('deployments')
-  async createDeployment(@Body() body: unknown) {
+  async createDeployment(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
     return {
       deployment: await this.inventory.createDeployment(
         checkInput<{ name: string; kind: string; vars?: Vars; group?: string; cluster?: string }>(DEPLOYMENT_CREATE, body),
+        principal,
       ),
     };
   }
   @ApiBody({ schema: DEPLOYMENT_PATCH as object })
   @Patch('deployments/:ref')
-  async updateDeployment(@Param('ref') ref: string, @Body() body: unknown) {
-    return { deployment: await this.inventory.updateDeployment(ref, checkInput(DEPLOYMENT_PATCH, body)) };
+  async updateDeployment(@Param('ref') ref: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal) {
+    return { deployment: await this.inventory.updateDeployment(ref, checkInput(DEPLOYMENT_PATCH, body), principal) };
   }
   @Delete('deployments/:ref')
   @HttpCode(204)
-  async deleteDeployment(@Param('ref') ref: string) {
-    await this.inventory.deleteDeployment(ref);
+  async deleteDeployment(@Param('ref') ref: string, @CurrentPrincipal() principal: Principal) {
+    await this.inventory.deleteDeployment(ref, principal);
   }
 }

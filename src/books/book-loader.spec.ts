@@ -6,7 +6,10 @@ import { formatProblem } from './book-validator.js';
 import { loadBooksDir, validatePaths } from './book-loader.js';
 import { validateInventorySource } from './inventory-validator.js';
 
-const ctx = { handlers: new Set(['demo.plan-layout', 'demo.render-config', 'demo.verify']), serializeHandlers: new Set(['demo.pick-port']) };
+const ctx = {
+  handlers: new Set(['demo.plan-layout', 'demo.render-config', 'demo.verify']),
+  serializeHandlers: new Set(['demo.pick-port']),
+};
 const VALID = join(packageRoot(), 'test', 'fixtures', 'books', 'valid');
 const book = (name: string) => `name: ${name}\nkind: demo\naction: ${name}\nsteps:\n  - name: a\n    kind: shell\n    run: "true"\n`;
 
@@ -36,6 +39,7 @@ describe('loadBooksDir', () => {
             },
           ],
         },
+        expect.objectContaining({ name: 'lab', vars: { kind: 'core-cluster', api_host: 'api.lab.internal' } }),
       ],
     });
   });
@@ -122,6 +126,31 @@ describe('validateInventorySource', () => {
     expect(problems.map((p) => `${p.line}: ${p.message}`)).toEqual([
       "4: clusters[0].groups[0] is missing 'name'",
       "5: clusters[0].groups[0].deployments[0] is missing 'kind'",
+    ]);
+  });
+
+  it('reports duplicate names and schema problems together', () => {
+    const source = [
+      'clusters:', //                          1
+      '  - name: eu', //                       2
+      '    colour: blue', //                   3
+      '    groups:', //                        4
+      '      - name: g', //                    5
+      '        deployments:', //               6
+      '          - { name: d1 }', //           7
+      '          - { name: d1, kind: k }', //  8
+      '          - 5', //                      9
+      '  - name: eu', //                       10
+      '  - null', //                           11
+      '',
+    ].join('\n');
+    expect(validateInventorySource('i.yaml', source).problems.map((p) => `${p.line}: ${p.message}`)).toEqual([
+      "3: unknown key 'colour' in clusters[0]",
+      "7: clusters[0].groups[0].deployments[0] is missing 'kind'",
+      "8: duplicate deployment name 'd1' (also on line 7)",
+      '9: clusters[0].groups[0].deployments[2] must be a mapping (key: value) (got 5)',
+      "10: duplicate cluster name 'eu' (also on line 2)",
+      '11: clusters[2] must be a mapping (key: value) (got nothing)',
     ]);
   });
 

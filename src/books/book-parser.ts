@@ -34,10 +34,10 @@ export function parseYamlWithLocations(file: string, source: string): ParsedYaml
   if (refused) return result(file, undefined, [refused], undefined);
   const doc = parseDocument(source, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
   const locator = new YamlLocator(doc, lineCounter, source);
-  const problems = [
-    ...doc.errors.map((e) => yamlProblem(file, source, e, 'error')),
-    ...doc.warnings.map((e) => yamlProblem(file, source, e, 'warning')),
-  ];
+  const problems = afterTabIndent([
+    ...doc.errors.map((e) => ({ code: e.code, problem: yamlProblem(file, source, e, 'error') })),
+    ...doc.warnings.map((e) => ({ code: e.code, problem: yamlProblem(file, source, e, 'warning') })),
+  ]);
   if (problems.some((p) => p.severity === 'error')) return result(file, undefined, problems, locator);
   const notMapping = topLevelProblem(file, doc, locator);
   if (notMapping) return result(file, undefined, [...problems, notMapping], locator);
@@ -109,6 +109,18 @@ function firstAlias(doc: Document, locator: YamlLocator): SourcePosition {
     },
   });
   return offset === undefined ? locator.locate([]) : locator.offsetPosition(offset);
+}
+
+/**
+ * From the first tab used as indentation on, the parser reads the rest of the file with the
+ * wrong structure, so its other complaints there (a key "twice", compact mappings) are
+ * consequences, not mistakes: only the tab lines are kept from that line on.
+ */
+function afterTabIndent(found: Array<{ code: YAMLError['code']; problem: BookProblem }>): BookProblem[] {
+  const tabLines = found.filter((f) => f.code === 'TAB_AS_INDENT').map((f) => f.problem.line);
+  if (tabLines.length === 0) return found.map((f) => f.problem);
+  const firstTab = Math.min(...tabLines);
+  return found.filter((f) => f.code === 'TAB_AS_INDENT' || f.problem.line < firstTab).map((f) => f.problem);
 }
 
 function yamlProblem(file: string, source: string, e: YAMLError, severity: 'error' | 'warning'): BookProblem {

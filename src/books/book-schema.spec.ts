@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { STEP_KINDS } from './book.types.js';
-import { bookSchemaValidator, inventorySchemaValidator, packageRoot, paramsSchemaProblems, readSchema } from './book-schema.js';
+import {
+  bookSchemaValidator,
+  inventorySchemaValidator,
+  packageRoot,
+  paramsDefaultProblems,
+  paramsSchemaProblems,
+  readSchema,
+} from './book-schema.js';
 
 type Json = Record<string, any>;
 
@@ -133,6 +140,48 @@ describe('paramsSchemaProblems', () => {
     ]);
     expect(paramsSchemaProblems({ type: 'object', propertes: {} })).toEqual([
       { message: expect.stringMatching(/unknown keyword: "propertes"/) },
+    ]);
+  });
+});
+
+describe('paramsDefaultProblems', () => {
+  it('accepts defaults that fit, at every level, through $ref and under an $id, twice', () => {
+    const params = {
+      $id: 'https://example.com/p.json',
+      type: 'object',
+      $defs: { size: { enum: ['s', 'm'] } },
+      properties: {
+        n: { type: 'integer', minimum: 1, default: 1 },
+        size: { $ref: '#/$defs/size', default: 'm' },
+        list: { type: 'array', items: { type: 'string', default: 'x' }, default: ['a'] },
+      },
+      default: { n: 2 },
+    };
+    expect(paramsDefaultProblems(params)).toEqual([]);
+    expect(paramsDefaultProblems({ ...params })).toEqual([]);
+  });
+
+  it('names each default its subschema refuses, by the pointer of that subschema', () => {
+    const params = {
+      type: 'object',
+      $defs: { size: { enum: ['s', 'm'] } },
+      properties: {
+        n: { type: 'integer', default: 'two' },
+        tier: { type: 'string', enum: ['gold', 'silver'], default: 'bronze' },
+        size: { $ref: '#/$defs/size', default: 'xl' },
+        'a/b': { anyOf: [{ type: 'string' }, { type: 'null', default: 0 }] },
+        list: { type: 'array', items: { type: 'integer' }, default: [1, 'x'] },
+      },
+      required: ['n'],
+      default: {},
+    };
+    expect(paramsDefaultProblems(params)).toEqual([
+      { pointer: '', message: "must have required property 'n'" },
+      { pointer: '/properties/n', message: 'must be integer' },
+      { pointer: '/properties/tier', message: 'must be one of "gold", "silver"' },
+      { pointer: '/properties/size', message: 'must be one of "s", "m"' },
+      { pointer: '/properties/a~1b/anyOf/1', message: 'must be null' },
+      { pointer: '/properties/list', message: '[1] must be integer' },
     ]);
   });
 });

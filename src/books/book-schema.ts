@@ -87,3 +87,74 @@ export function paramsSchemaProblems(schema: object): ParamsSchemaProblem[] {
     paramsAjv.removeSchema(schema);
   }
 }
+
+/** Keywords whose value is one subschema, a map of them, or a list of them (draft 2020-12 and 7). */
+const ONE_SCHEMA = ['items', 'additionalItems', 'additionalProperties', 'contains', 'not', 'if', 'then', 'else', 'propertyNames'];
+const MAP_OF_SCHEMAS = ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas'];
+const LIST_OF_SCHEMAS = ['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'];
+const ROOT_ID = 'urn:quire:params';
+
+// no strict mode: the schema has passed paramsSchemaProblems already
+const defaultsAjv = (() => {
+  const ajv = new Ajv2020({ strict: false, allErrors: true, addUsedSchema: false });
+  addFormats(ajv);
+  return ajv;
+})();
+
+/**
+ * Every `default` of a (valid) params schema that its own subschema refuses, with the JSON
+ * pointer of that subschema: a default is filled in at every trigger that omits the value, so
+ * one that breaks its schema would refuse every such trigger. Each subschema is checked in
+ * place (the book's schema embedded under an `$id`, reached by `$ref`), so that its `$ref`s
+ * resolve as they do at trigger time.
+ */
+export function paramsDefaultProblems(schema: Record<string, unknown>): ParamsSchemaProblem[] {
+  const problems: ParamsSchemaProblem[] = [];
+  const { $schema: _draft, ...root } = schema;
+  const id = typeof root.$id === 'string' ? root.$id : ROOT_ID;
+  for (const { pointer, node } of subschemas(root, '')) {
+    if (!('default' in node)) continue;
+    const wrapper = { $defs: { book: { ...root, $id: id } }, $ref: `${id}#${pointer.split('/').map(encodeURIComponent).join('/')}` };
+    let validate: ValidateFunction;
+    try {
+      validate = defaultsAjv.compile(wrapper);
+    } catch {
+      continue; // a reference ajv cannot follow here: left to trigger time
+    }
+    if (!validate(structuredClone(node.default)))
+      problems.push({ pointer, message: (validate.errors ?? []).map(describeError).join('; ') });
+  }
+  return problems;
+}
+
+function describeError(e: ErrorObject): string {
+  const where = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((k) => (/^\d+$/.test(k) ? `[${k}]` : `.${k.replace(/~1/g, '/').replace(/~0/g, '~')}`))
+    .join('')
+    .replace(/^\./, '');
+  const message =
+    e.keyword === 'enum'
+      ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+      : (e.message ?? 'is invalid');
+  return where ? `${where} ${message}` : message;
+}
+
+function* subschemas(node: unknown, pointer: string): Generator<{ pointer: string; node: Record<string, unknown> }> {
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) return;
+  const schema = node as Record<string, unknown>;
+  yield { pointer, node: schema };
+  const at = (...keys: Array<string | number>) =>
+    `${pointer}/${keys.map((k) => String(k).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+  for (const key of ONE_SCHEMA) yield* subschemas(schema[key], at(key));
+  for (const key of MAP_OF_SCHEMAS) {
+    const map = schema[key];
+    if (typeof map === 'object' && map !== null && !Array.isArray(map))
+      for (const [name, sub] of Object.entries(map)) yield* subschemas(sub, at(key, name));
+  }
+  for (const key of LIST_OF_SCHEMAS) {
+    const list = schema[key];
+    if (Array.isArray(list)) for (const [i, sub] of list.entries()) yield* subschemas(sub, at(key, i));
+  }
+}

@@ -1,7 +1,7 @@
 // Phase 2 of book validation: what the JSON Schema cannot say. Each check reads only parts
 // that passed phase 1 and reports every problem it finds (STYLE.md habit 5).
 import { Cron } from 'croner';
-import { paramsSchemaProblems } from './book-schema.js';
+import { paramsDefaultProblems, paramsSchemaProblems } from './book-schema.js';
 import type { PathSegment } from './book-parser.js';
 import { parseDuration } from './duration.js';
 import { formatPath, showValue } from './problem.js';
@@ -55,12 +55,29 @@ function checkParamsSchema(c: SemanticContext): void {
     c.error(['params', 'type'], `params must describe an object of parameters (type: object), got type ${showValue(params.type)}`);
     return;
   }
-  for (const problem of paramsSchemaProblems(params).slice(0, 5)) {
+  const schemaProblems = paramsSchemaProblems(params);
+  // defaults can only be checked against a schema that compiles
+  if (schemaProblems.length === 0) checkParamsDefaults(c, params);
+  for (const problem of schemaProblems.slice(0, 5)) {
     // ajv names places as JSON pointers (`/properties/x/minimum`); authors know params.properties.x.minimum
     const path = problem.pointer !== undefined ? ['params', ...pointerSegments(problem.pointer)] : keywordPath(params, problem.message);
     const where = problem.pointer !== undefined ? `${formatPath(path)} ` : '';
     c.error(path, `params is not a valid JSON Schema: ${where}${problem.message}`);
   }
+}
+
+function checkParamsDefaults(c: SemanticContext, params: RawRecord): void {
+  for (const problem of paramsDefaultProblems(params)) {
+    const path = ['params', ...pointerSegments(problem.pointer ?? ''), 'default'];
+    c.error(path, `${formatPath(path)} ${showValue(valueAt(params, path.slice(1)))} does not match its own schema: ${problem.message}`);
+  }
+}
+
+function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
+  return path.reduce<unknown>(
+    (node, key) => (isRecord(node) || Array.isArray(node) ? (node as Record<string, unknown>)[key] : undefined),
+    root,
+  );
 }
 
 function pointerSegments(pointer: string): PathSegment[] {

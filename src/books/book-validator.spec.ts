@@ -5,7 +5,10 @@ import type { BookProblem } from './book.types.js';
 import { packageRoot } from './book-schema.js';
 import { formatProblem, validateBookSet, validateBookSource } from './book-validator.js';
 
-const ctx = { handlers: new Set(['demo.plan-layout', 'demo.render-config', 'demo.verify']), serializeHandlers: new Set(['demo.pick-port']) };
+const ctx = {
+  handlers: new Set(['demo.plan-layout', 'demo.render-config', 'demo.verify']),
+  serializeHandlers: new Set(['demo.pick-port']),
+};
 const FIXTURES = join(packageRoot(), 'test', 'fixtures', 'books');
 const KIT = '/work/shared/contract';
 
@@ -70,6 +73,52 @@ describe('invalid books', () => {
   });
 });
 
+describe('a tab used for indentation', () => {
+  // the parser misreads the rest of the file after it: only the tab is reported
+  it.each([
+    ['tab-indent.book.yaml', ['tab-indent.book.yaml:8:1: tab used for indentation: YAML indents with spaces only']],
+    ['tab-before-key.book.yaml', ['tab-before-key.book.yaml:7:1: tab used for indentation: YAML indents with spaces only']],
+  ])('%s: the tab, and nothing it causes', (file, expected) => {
+    const source = readFileSync(join(FIXTURES, 'invalid', file), 'utf8');
+    expect(validateBookSource(file, source, ctx).problems.map(formatProblem)).toEqual(expected);
+  });
+
+  it('keeps the problems of earlier lines, and every tab', () => {
+    const source = 'name: t\nname: u\nkind: demo\nsteps:\n  - name: a\n\tkind: shell\n    run: "true"\n\tx: 1\n';
+    expect(validateBookSource('t.book.yaml', source, ctx).problems.map(formatProblem)).toEqual([
+      "t.book.yaml:2:1: duplicate key 'name': keys must be unique",
+      't.book.yaml:6:1: tab used for indentation: YAML indents with spaces only',
+      't.book.yaml:8:1: tab used for indentation: YAML indents with spaces only',
+    ]);
+  });
+});
+
+describe('invalid book sets', () => {
+  // each subfolder of invalid/ is one set: its files are only wrong together
+  const dir = join(FIXTURES, 'invalid');
+  const sets = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+
+  it('include the duplicate (kind, action) pair', () => {
+    expect(sets).toContain('duplicate-action');
+  });
+
+  it.each(sets)('%s: every file fails with the expected message on the expected line', (set) => {
+    const files = bookFiles(join(dir, set)).map((f) => ({ file: `${set}/${f}`, source: readFileSync(join(dir, set, f), 'utf8') }));
+    for (const { file, source } of files) expect(validateBookSource(file, source, ctx).book).toBeDefined();
+    const { books, problems } = validateBookSet(files, ctx);
+    expect(books).toEqual([]);
+    for (const { file, source } of files) {
+      const { texts, line } = expectation(source);
+      const own = errorsOf(problems).filter((p) => p.file === file);
+      const matching = own.filter((p) => texts.every((t) => p.message.includes(t)) && (line === undefined || p.line === line));
+      if (matching.length === 0) throw new Error(`${file}: expected [${texts.join(', ')}] on line ${line}, got:\n${show(own)}`);
+    }
+  });
+});
+
 const book = (name: string, extra = '') =>
   `name: ${name}\nkind: demo\naction: ${name}\n${extra}steps:\n  - name: a\n    kind: shell\n    run: "true"\n`;
 
@@ -113,6 +162,13 @@ describe('validateBookSource', () => {
     const [p] = validateBookSource('r.book.yaml', source, ctx).problems;
     expect(p).toMatchObject({ line: 7, col: 29, field: 'steps[0].run' });
     expect(p?.message).toMatch(/unknown template root 'nope'/);
+  });
+
+  it('says what is wrong with a template that does not parse, located once, in the file', () => {
+    const source = book('syntax').replace('run: "true"', 'run: |\n      echo one\n      echo {{deployment.name} two');
+    expect(validateBookSource('t.book.yaml', source, ctx).problems.map(formatProblem)).toEqual([
+      't.book.yaml:9:29: steps[0].run: unclosed `{{ ... }}`: expected `}}`',
+    ]);
   });
 
   it('checks step references against the order of steps', () => {
@@ -167,6 +223,20 @@ describe('validateBookSet', () => {
       "b.book.yaml:3:9: duplicate action 'other' for kind 'demo': also in c.book.yaml:3",
       "c.book.yaml:3:9: duplicate action 'other' for kind 'demo': also in b.book.yaml:3",
     ]);
+  });
+
+  it('names at most three other files for a duplicate', () => {
+    const files = ['a', 'b', 'c', 'd', 'e', 'f'].map((f) => ({
+      file: `${f}.book.yaml`,
+      source: book(f).replace(`action: ${f}`, 'action: same'),
+    }));
+    const { problems } = validateBookSet(files, ctx);
+    expect(problems.map(formatProblem)[0]).toBe(
+      "a.book.yaml:3:9: duplicate action 'same' for kind 'demo': also in b.book.yaml:3, c.book.yaml:3, d.book.yaml:3, ... and 2 more",
+    );
+    expect(problems.map(formatProblem)[3]).toBe(
+      "d.book.yaml:3:9: duplicate action 'same' for kind 'demo': also in a.book.yaml:3, b.book.yaml:3, c.book.yaml:3, ... and 2 more",
+    );
   });
 
   it('returns every valid book with its hash', () => {

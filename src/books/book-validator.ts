@@ -101,7 +101,15 @@ function reportDuplicates(analyses: BookAnalysis[], keyOf: (book: Record<string,
     for (const a of group) {
       const k = keyOf(a.parsed.value as Record<string, unknown>)!;
       const others = group.filter((o) => o !== a).map((o) => `${o.parsed.file}:${o.parsed.locate(k.path).line}`);
-      a.problems.push(makeProblem(a.parsed.file, a.parsed.locate(k.path), k.path, `duplicate ${k.what}: also in ${others.join(', ')}`));
+      a.problems.push(makeProblem(a.parsed.file, a.parsed.locate(k.path), k.path, `duplicate ${k.what}: also in ${listSome(others)}`));
     }
   }
+}
+
+/** How many other files a duplicate names; with 20 copies, each line listing 19 is noise. */
+const MAX_LISTED = 3;
+
+function listSome(items: readonly string[]): string {
+  if (items.length <= MAX_LISTED) return items.join(', ');
+  return `${items.slice(0, MAX_LISTED).join(', ')}, ... and ${items.length - MAX_LISTED} more`;
 }

@@ -13,29 +13,34 @@ export function validateInventorySource(file: string, source: string): { invento
   const parsed = parseYamlWithLocations(file, source);
   const value = parsed.value;
   if (!isRecord(value)) return { problems: parsed.problems };
-  if (!inventorySchemaValidator(value)) {
-    const { problems } = translateSchemaErrors(parsed, value, inventorySchemaValidator.errors ?? [], 'the inventory');
-    return { problems: sortProblems([...parsed.problems, ...problems]) };
-  }
-  const problems = sortProblems([...parsed.problems, ...duplicateNames(parsed, value)]);
+  const shape = inventorySchemaValidator(value)
+    ? []
+    : translateSchemaErrors(parsed, value, inventorySchemaValidator.errors ?? [], 'the inventory').problems;
+  // the names are checked on a misshapen inventory too, so every problem is reported at once
+  const problems = sortProblems([...parsed.problems, ...shape, ...duplicateNames(parsed, value)]);
   return hasErrors(problems) ? { problems } : { inventory: toInventory(value), problems };
 }
 
 function duplicateNames(parsed: ParsedYaml, value: RawRecord): BookProblem[] {
   const clusters = new UniqueNames(parsed, 'cluster');
   const deployments = new UniqueNames(parsed, 'deployment');
-  for (const [c, cluster] of listOf(value.clusters).entries()) {
-    clusters.add(['clusters', c], (cluster as RawRecord).name);
-    const groups = new UniqueNames(parsed, 'group', ` in cluster '${String((cluster as RawRecord).name)}'`);
-    for (const [g, group] of listOf((cluster as RawRecord).groups).entries()) {
-      groups.add(['clusters', c, 'groups', g], (group as RawRecord).name);
-      for (const [d, deployment] of listOf((group as RawRecord).deployments).entries()) {
-        deployments.add(['clusters', c, 'groups', g, 'deployments', d], (deployment as RawRecord).name);
+  for (const [c, cluster] of records(value.clusters)) {
+    clusters.add(['clusters', c], cluster.name);
+    const groups = new UniqueNames(parsed, 'group', ` in cluster '${String(cluster.name)}'`);
+    for (const [g, group] of records(cluster.groups)) {
+      groups.add(['clusters', c, 'groups', g], group.name);
+      for (const [d, deployment] of records(group.deployments)) {
+        deployments.add(['clusters', c, 'groups', g, 'deployments', d], deployment.name);
       }
     }
     clusters.problems.push(...groups.problems);
   }
   return [...clusters.problems, ...deployments.problems];
+}
+
+/** The entries of a list that are mappings, with their index; anything else is the schema's to report. */
+function records(list: unknown): Array<[number, RawRecord]> {
+  return listOf(list).flatMap((item, i): Array<[number, RawRecord]> => (isRecord(item) ? [[i, item]] : []));
 }
 
 class UniqueNames {

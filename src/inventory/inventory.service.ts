@@ -7,6 +7,7 @@ import type { Inventory } from '../books/inventory.types.js';
 import { ErrorCode, QuireError, notFound } from '../common/errors.js';
 import { isUuid } from '../common/input.js';
 import { ACTIVE_JOB_STATES } from '../jobs/job-state.js';
+import { maySee, type Principal } from '../api/tokens.service.js';
 
 export interface DeploymentTarget {
   deployment: DeploymentEntity | null;
@@ -97,76 +98,90 @@ export class InventoryService {
     return { deployment: null, group: null, cluster: await this.getCluster(ref) };
   }
 
-  async createCluster(input: { name: string; vars?: Vars }): Promise<ClusterEntity> {
-    await this.refuseDuplicate(this.clusters.existsBy({ name: input.name }), `cluster '${input.name}' already exists`);
-    return this.clusters.save({ name: input.name, vars: input.vars ?? {} });
+  async createCluster(input: { name: string; vars?: Vars }, principal?: Principal): Promise<ClusterEntity> {
+    if (principal?.clusterIds) throw new QuireError(ErrorCode.Forbidden, 'a token limited to some clusters cannot create clusters');
+    const taken = `cluster '${input.name}' already exists`;
+    await this.refuseDuplicate(this.clusters.existsBy({ name: input.name }), taken);
+    return conflictOn(UNIQUE_VIOLATION, this.clusters.save({ name: input.name, vars: input.vars ?? {} }), taken);
   }
 
-  async updateCluster(ref: string, input: { name?: string; vars?: Vars }): Promise<ClusterEntity> {
+  async updateCluster(ref: string, input: { name?: string; vars?: Vars }, principal?: Principal): Promise<ClusterEntity> {
     const cluster = await this.getCluster(ref);
-    if (input.name && input.name !== cluster.name) {
-      await this.refuseDuplicate(this.clusters.existsBy({ name: input.name }), `cluster '${input.name}' already exists`);
-    }
-    return this.clusters.save({ ...cluster, ...input });
+    visible(principal, 'cluster', ref, cluster, cluster.id);
+    const taken = `cluster '${input.name}' already exists`;
+    if (input.name && input.name !== cluster.name) await this.refuseDuplicate(this.clusters.existsBy({ name: input.name }), taken);
+    return conflictOn(UNIQUE_VIOLATION, this.clusters.save({ ...cluster, ...input }), taken);
   }
 
-  async deleteCluster(ref: string): Promise<void> {
+  async deleteCluster(ref: string, principal?: Principal): Promise<void> {
     const cluster = await this.getCluster(ref);
-    const inUse = (await this.groups.countBy({ cluster_id: cluster.id })) + (await this.deployments.countBy({ cluster_id: cluster.id }));
-    if (inUse > 0) throw new QuireError(ErrorCode.Conflict, `cluster '${cluster.name}' still has groups or deployments`);
-    await this.clusters.delete({ id: cluster.id });
+    visible(principal, 'cluster', ref, cluster, cluster.id);
+    const groups = await this.groups.countBy({ cluster_id: cluster.id });
+    const deployments = await this.deployments.countBy({ cluster_id: cluster.id });
+    const inUse = `cluster '${cluster.name}' still has ${groups} group(s) and ${deployments} deployment(s)`;
+    if (groups + deployments > 0) throw new QuireError(ErrorCode.Conflict, inUse);
+    await conflictOn(FOREIGN_KEY_VIOLATION, this.clusters.delete({ id: cluster.id }), inUse);
   }
 
-  async createGroup(input: { name: string; cluster: string; vars?: Vars }): Promise<GroupEntity> {
+  async createGroup(input: { name: string; cluster: string; vars?: Vars }, principal?: Principal): Promise<GroupEntity> {
     const cluster = await this.getCluster(input.cluster);
-    await this.refuseDuplicate(
-      this.groups.existsBy({ cluster_id: cluster.id, name: input.name }),
-      `group '${input.name}' already exists in cluster '${cluster.name}'`,
-    );
-    return this.groups.save({ name: input.name, cluster_id: cluster.id, vars: input.vars ?? {} });
+    visible(principal, 'cluster', input.cluster, cluster, cluster.id);
+    const taken = `group '${input.name}' already exists in cluster '${cluster.name}'`;
+    await this.refuseDuplicate(this.groups.existsBy({ cluster_id: cluster.id, name: input.name }), taken);
+    return conflictOn(UNIQUE_VIOLATION, this.groups.save({ name: input.name, cluster_id: cluster.id, vars: input.vars ?? {} }), taken);
   }
 
-  async updateGroup(ref: string, input: { name?: string; vars?: Vars }): Promise<GroupEntity> {
+  async updateGroup(ref: string, input: { name?: string; vars?: Vars }, principal?: Principal): Promise<GroupEntity> {
     const group = await this.getGroup(ref);
+    visible(principal, 'group', ref, group, group.cluster_id);
+    const taken = `group '${input.name}' already exists in its cluster`;
     if (input.name && input.name !== group.name) {
-      await this.refuseDuplicate(
-        this.groups.existsBy({ cluster_id: group.cluster_id, name: input.name }),
-        `group '${input.name}' already exists in its cluster`,
-      );
+      await this.refuseDuplicate(this.groups.existsBy({ cluster_id: group.cluster_id, name: input.name }), taken);
     }
     const { cluster: _cluster, ...plain } = group;
-    return this.groups.save({ ...plain, ...input });
+    return conflictOn(UNIQUE_VIOLATION, this.groups.save({ ...plain, ...input }), taken);
   }
 
-  async deleteGroup(ref: string): Promise<void> {
+  async deleteGroup(ref: string, principal?: Principal): Promise<void> {
     const group = await this.getGroup(ref);
-    if ((await this.deployments.countBy({ group_id: group.id })) > 0) {
-      throw new QuireError(ErrorCode.Conflict, `group '${group.name}' still has deployments`);
-    }
-    await this.groups.delete({ id: group.id });
+    visible(principal, 'group', ref, group, group.cluster_id);
+    const deployments = await this.deployments.countBy({ group_id: group.id });
+    const inUse = `group '${group.name}' still has ${deployments} deployment(s)`;
+    if (deployments > 0) throw new QuireError(ErrorCode.Conflict, inUse);
+    await conflictOn(FOREIGN_KEY_VIOLATION, this.groups.delete({ id: group.id }), inUse);
   }
 
-  async createDeployment(input: { name: string; kind: string; vars?: Vars; group?: string; cluster?: string }): Promise<DeploymentEntity> {
-    await this.refuseDuplicate(this.deployments.existsBy({ name: input.name }), `deployment '${input.name}' already exists`);
-    const placement = await this.placement(input.group, input.cluster);
-    return this.deployments.save({ name: input.name, kind: input.kind, vars: input.vars ?? {}, ...placement });
+  async createDeployment(
+    input: { name: string; kind: string; vars?: Vars; group?: string; cluster?: string },
+    principal?: Principal,
+  ): Promise<DeploymentEntity> {
+    const taken = `deployment '${input.name}' already exists`;
+    await this.refuseDuplicate(this.deployments.existsBy({ name: input.name }), taken);
+    const placement = await this.placement(input.group, input.cluster, principal);
+    return conflictOn(
+      UNIQUE_VIOLATION,
+      this.deployments.save({ name: input.name, kind: input.kind, vars: input.vars ?? {}, ...placement }),
+      taken,
+    );
   }
 
   async updateDeployment(
     ref: string,
     input: { name?: string; kind?: string; vars?: Vars; group?: string; cluster?: string; state?: string },
+    principal?: Principal,
   ): Promise<DeploymentEntity> {
     const deployment = await this.getDeployment(ref);
-    if (input.name && input.name !== deployment.name) {
-      await this.refuseDuplicate(this.deployments.existsBy({ name: input.name }), `deployment '${input.name}' already exists`);
-    }
+    visible(principal, 'deployment', ref, deployment, deployment.cluster_id);
+    const taken = `deployment '${input.name}' already exists`;
+    if (input.name && input.name !== deployment.name) await this.refuseDuplicate(this.deployments.existsBy({ name: input.name }), taken);
     const { group, cluster, ...fields } = input;
-    const placement = group !== undefined || cluster !== undefined ? await this.placement(group, cluster) : {};
-    return this.deployments.save({ ...deployment, ...fields, ...placement });
+    const placement = group !== undefined || cluster !== undefined ? await this.placement(group, cluster, principal) : {};
+    return conflictOn(UNIQUE_VIOLATION, this.deployments.save({ ...deployment, ...fields, ...placement }), taken);
   }
 
-  async deleteDeployment(ref: string): Promise<void> {
+  async deleteDeployment(ref: string, principal?: Principal): Promise<void> {
     const deployment = await this.getDeployment(ref);
+    visible(principal, 'deployment', ref, deployment, deployment.cluster_id);
     const [{ count }] = await this.dataSource.query(
       `SELECT count(*)::int AS count FROM jobs WHERE deployment_id = $1 AND state = ANY($2)`,
       [deployment.id, ACTIVE_JOB_STATES],
@@ -221,15 +236,33 @@ export class InventoryService {
     return { ...existing, ...fields };
   }
 
-  private async placement(groupRef?: string, clusterRef?: string): Promise<{ group_id: string | null; cluster_id: string | null }> {
+  /** Where a deployment goes; a token limited to some clusters may only place it in one of them. */
+  private async placement(
+    groupRef: string | undefined,
+    clusterRef: string | undefined,
+    principal: Principal | undefined,
+  ): Promise<{ group_id: string | null; cluster_id: string | null }> {
+    const findGroup = async (ref: string) => this.getGroup(ref).then((g) => visible(principal, 'group', ref, g, g.cluster_id));
+    const findCluster = async (ref: string) => this.getCluster(ref).then((c) => visible(principal, 'cluster', ref, c, c.id));
+    if (groupRef && clusterRef && isUuid(groupRef)) {
+      // a group by id needs no cluster to be found, but must be in the cluster named with it
+      const [group, cluster] = [await findGroup(groupRef), await findCluster(clusterRef)];
+      if (group.cluster_id !== cluster.id) {
+        const actual = await this.clusters.findOneBy({ id: group.cluster_id });
+        throw new QuireError(
+          ErrorCode.Conflict,
+          `group '${group.name}' is in cluster '${actual?.name ?? group.cluster_id}', not in '${cluster.name}'`,
+        );
+      }
+      return { group_id: group.id, cluster_id: cluster.id };
+    }
     if (groupRef) {
-      const group = await this.getGroup(clusterRef ? `${clusterRef}/${groupRef}` : groupRef).catch(async (error) => {
-        if (clusterRef && isUuid(groupRef)) return this.getGroup(groupRef);
-        throw error;
-      });
+      const group = await findGroup(clusterRef ? `${clusterRef}/${groupRef}` : groupRef);
       return { group_id: group.id, cluster_id: group.cluster_id };
     }
-    if (clusterRef) return { group_id: null, cluster_id: (await this.getCluster(clusterRef)).id };
+    if (clusterRef) return { group_id: null, cluster_id: (await findCluster(clusterRef)).id };
+    if (principal?.clusterIds)
+      throw new QuireError(ErrorCode.Forbidden, 'a token limited to some clusters must place a deployment in one of them');
     return { group_id: null, cluster_id: null };
   }
 
@@ -238,3 +271,21 @@ export class InventoryService {
   }
 }
 
+/** The record, if the caller may see it; one it may not see is reported missing, as if it did not exist. */
+export function visible<T>(principal: Principal | undefined, what: string, ref: string, record: T, clusterId: string | null): T {
+  if (principal && !maySee(principal, clusterId)) throw notFound(what, ref);
+  return record;
+}
+
+const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/**
+ * The checks before a write read first, so a concurrent write can still get in between: the
+ * database's refusal (a name taken meanwhile, a child added meanwhile) is the same 409.
+ */
+async function conflictOn<T>(code: string, write: Promise<T>, message: string): Promise<T> {
+  return write.catch((error: unknown) => {
+    throw (error as { code?: string }).code === code ? new QuireError(ErrorCode.Conflict, message) : error;
+  });
+}

@@ -14,7 +14,8 @@ import type { RenderContext } from '../templates/template.types.js';
 @Index('idx_jobs_deployment', ['deployment_id', 'date_created'])
 // `unique: deployment` and Idempotency-Key: the database, not a read-then-write, says "one".
 @Index('uq_jobs_dedupe_key', ['dedupe_key'], { unique: true, where: `dedupe_key IS NOT NULL AND state IN ('draft', 'scheduled', 'running')` })
-@Index('uq_jobs_idempotency_key', ['idempotency_key'], { unique: true, where: 'idempotency_key IS NOT NULL' })
+// A key is unique per caller (idempotency_scope: the API token), not across everyone's keys.
+@Index('uq_jobs_idempotency_scope_key', ['idempotency_scope', 'idempotency_key'], { unique: true, where: 'idempotency_key IS NOT NULL' })
 export class JobEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'uuid' }) book_version_id!: string;
@@ -38,6 +39,8 @@ export class JobEntity {
   @JsonColumn() context!: RenderContext;
   @Column({ type: 'text' }) triggered_by!: string;
   @Column({ type: 'text', nullable: true }) idempotency_key!: string | null;
+  /** who used the key: `token:<api token id>`, or `engine`; set with the key */
+  @Column({ type: 'text', nullable: true }) idempotency_scope!: string | null;
   /** sha256 of the triggering request, so a reused Idempotency-Key with other input is refused */
   @Column({ type: 'text', nullable: true }) request_hash!: string | null;
   @Column({ type: 'text', nullable: true }) dedupe_key!: string | null;

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { DataSource, In, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { JobEntity } from './job.entity.js';
 import { JobStepEntity } from './job-step.entity.js';
@@ -9,6 +8,7 @@ import { jobView, type JobView } from './job.view.js';
 import { JOB_STATES, type JobState } from './job-state.js';
 import type { DurationHistory } from './estimates.js';
 import { BooksService } from '../books/books.service.js';
+import { contentHash } from '../books/canonical-json.js';
 import { InventoryService, type DeploymentTarget } from '../inventory/inventory.service.js';
 import { EventsService } from '../events/events.service.js';
 import type { DeployEvent } from '../events/event.types.js';
@@ -62,12 +62,15 @@ export class JobsService {
 
   /** Compiles the book for the target and stores the job snapshot in one transaction. */
   async trigger(request: TriggerRequest): Promise<TriggerResult> {
-    const requestHash = hashRequest(request);
+    // The target is resolved first: a retry may name it by id or by name, and must replay even
+    // when the job it created has since moved the deployment to a state allowed_from refuses.
+    const target = await this.resolveTarget(request);
+    const requestHash = hashRequest(request, target);
     if (request.idempotencyKey) {
-      const replay = await this.replayIdempotent(request.idempotencyKey, requestHash);
+      const replay = await this.replayIdempotent(request, request.idempotencyKey, requestHash);
       if (replay) return { job: replay, created: false };
     }
-    const { version, target } = await this.resolve(request);
+    const version = await this.bookFor(request, target);
     const compiled = await this.compile(version, target, request.params, request.triggeredBy);
     const stored = await this.storeJob(compiled, request, requestHash);
     // Wake the workers of every node; their poll finds the job anyway if this is lost.
@@ -247,9 +250,25 @@ export class JobsService {
   }
 
   private async resolve(request: Omit<TriggerRequest, 'idempotencyKey'>): Promise<{ version: BookVersionEntity; target: DeploymentTarget }> {
-    if (request.scope === 'deployment') {
-      const target = await this.inventory.deploymentTarget(request.target);
-      if (request.principal && !maySee(request.principal, target.cluster?.id)) throw notFound('deployment', request.target);
+    const target = await this.resolveTarget(request);
+    return { version: await this.bookFor(request, target), target };
+  }
+
+  /** The record the action runs on, if the caller may see it. */
+  private async resolveTarget(request: Omit<TriggerRequest, 'idempotencyKey'>): Promise<DeploymentTarget> {
+    const target =
+      request.scope === 'deployment'
+        ? await this.inventory.deploymentTarget(request.target)
+        : request.scope === 'group'
+          ? await this.inventory.groupTarget(request.target)
+          : await this.inventory.clusterTarget(request.target);
+    if (request.principal && !maySee(request.principal, target.cluster?.id)) throw notFound(request.scope, request.target);
+    return target;
+  }
+
+  /** The current book for the action on this target, if the deployment's state allows it. */
+  private async bookFor(request: Omit<TriggerRequest, 'idempotencyKey'>, target: DeploymentTarget): Promise<BookVersionEntity> {
+    if (target.deployment) {
       const version = await this.books.forAction('deployment', request.action, target.deployment.kind);
       const allowed = version.definition.allowed_from;
       if (allowed && !allowed.includes(target.deployment.state)) {
@@ -259,13 +278,11 @@ export class JobsService {
           [{ field: 'state', message: `current state '${target.deployment.state}'`, value: target.deployment.state }],
         );
       }
-      return { version, target };
+      return version;
     }
-    const target = request.scope === 'group' ? await this.inventory.groupTarget(request.target) : await this.inventory.clusterTarget(request.target);
-    if (request.principal && !maySee(request.principal, target.cluster?.id)) throw notFound(request.scope, request.target);
     const record = target.group ?? target.cluster!;
     const kind = typeof record.vars?.kind === 'string' ? record.vars.kind : undefined;
-    return { version: await this.books.forAction(request.scope, request.action, kind), target };
+    return this.books.forAction(request.scope, request.action, kind);
   }
 
   private async compile(version: BookVersionEntity, target: DeploymentTarget, params: unknown, triggeredBy: string): Promise<CompiledJob> {
@@ -296,6 +313,7 @@ export class JobsService {
           ...jobFields,
           state: skipped ? 'done' : 'scheduled',
           idempotency_key: request.idempotencyKey ?? null,
+          idempotency_scope: request.idempotencyKey ? idempotencyScope(request) : null,
           request_hash: requestHash,
           parent_job_id: request.parentJobId ?? null,
           date_scheduled: now,
@@ -324,7 +342,7 @@ export class JobsService {
       return { existing: null };
     });
     // Read after the transaction: on the embedded database a query outside it would wait for it.
-    if (outcome.existing) return { job: await this.get(outcome.existing), created: false };
+    if (outcome.existing) return { job: await this.get(outcome.existing, request.principal), created: false };
     this.events.publish(events);
     return { job: await this.get(compiled.id), created: true };
   }
@@ -333,7 +351,7 @@ export class JobsService {
   private async findDuplicate(manager: EntityManager, compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<string> {
     const repo = manager.getRepository(JobEntity);
     if (request.idempotencyKey) {
-      const byKey = await repo.findOneBy({ idempotency_key: request.idempotencyKey });
+      const byKey = await repo.findOneBy({ idempotency_scope: idempotencyScope(request), idempotency_key: request.idempotencyKey });
       if (byKey) {
         if (byKey.request_hash !== requestHash) throw idempotencyConflict(request.idempotencyKey);
         return byKey.id;
@@ -344,11 +362,12 @@ export class JobsService {
     return live.id;
   }
 
-  private async replayIdempotent(key: string, requestHash: string): Promise<JobView | null> {
-    const job = await this.dataSource.getRepository(JobEntity).findOneBy({ idempotency_key: key });
+  private async replayIdempotent(request: TriggerRequest, key: string, requestHash: string): Promise<JobView | null> {
+    const job = await this.dataSource.getRepository(JobEntity).findOneBy({ idempotency_scope: idempotencyScope(request), idempotency_key: key });
     if (!job) return null;
     if (job.request_hash !== requestHash) throw idempotencyConflict(key);
-    return this.get(job.id);
+    // read as the caller: a key is never a way around what the token may see
+    return this.get(job.id, request.principal);
   }
 }
 
@@ -360,9 +379,18 @@ function idempotencyConflict(key: string): QuireError {
   return new QuireError(ErrorCode.IdempotencyConflict, `Idempotency-Key '${key}' was already used for a different request`);
 }
 
-function hashRequest(request: TriggerRequest): string {
-  const canonical = JSON.stringify([request.scope, request.target, request.action, request.params ?? {}]);
-  return createHash('sha256').update(canonical).digest('hex');
+/**
+ * What makes two triggers the same request: the resolved target (by id, however it was
+ * named) and the params as canonical JSON (key order does not count).
+ */
+function hashRequest(request: TriggerRequest, target: DeploymentTarget): string {
+  const targetId = (target.deployment ?? target.group ?? target.cluster)?.id ?? null;
+  return contentHash([request.scope, targetId, request.action, request.params ?? {}]);
+}
+
+/** Whose key it is: each API token has its own keys; the engine's own triggers share one space. */
+function idempotencyScope(request: TriggerRequest): string {
+  return request.principal ? `token:${request.principal.tokenId}` : 'engine';
 }
 
 /** Step fields rendered for a dry run; those that need run-time values say so instead. */

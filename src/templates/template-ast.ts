@@ -2,7 +2,8 @@
 // that can be found without data (unknown helpers, forbidden paths, partials).
 import Handlebars from 'handlebars';
 
-import { TemplateError, type TemplateIssue, type TemplateReference } from './template.types.js';
+import { describeSyntaxError } from './template-syntax.js';
+import { TemplateSyntaxError, type TemplateIssue, type TemplateReference } from './template.types.js';
 
 export type Program = hbs.AST.Program;
 export type Statement = hbs.AST.Statement;
@@ -79,22 +80,19 @@ interface ParserState {
   Parser?: { lexer?: { yylloc?: { first_line: number; first_column: number } } };
 }
 
-/** Parses a template; a syntax error becomes a TemplateError with its line and column. */
+/** Parses a template; a syntax error becomes a TemplateSyntaxError with its line, column and reason. */
 export function parseTemplate(env: Env, source: string): Program {
   try {
     return env.parse(source);
   } catch (error) {
-    throw syntaxError(env, error);
+    throw syntaxError(env, error, source);
   }
 }
 
-function syntaxError(env: Env, error: unknown): TemplateError {
+function syntaxError(env: Env, error: unknown, source: string): TemplateSyntaxError {
   const message = error instanceof Error ? error.message : String(error);
   const { line, col } = syntaxErrorLocation(env, error, message);
-  const lines = message.split('\n');
-  // Handlebars' parse errors end with "Expecting ..., got ..."; exceptions end with " - L:C".
-  const detail = (lines.length > 1 ? lines[lines.length - 1]! : message).replace(/ - \d+:\d+$/, '');
-  return new TemplateError(`template syntax error at line ${line}, col ${col}: ${detail}`, undefined, line, col);
+  return new TemplateSyntaxError(describeSyntaxError(source, message, line, col), line, col);
 }
 
 function syntaxErrorLocation(env: Env, error: unknown, message: string): Location {

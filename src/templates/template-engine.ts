@@ -15,7 +15,14 @@ import {
 import { isTruthy, templateHelpers, type TemplateHelper } from './template-helpers.js';
 import { TemplateRewriter } from './template-rewrite.js';
 import { scanSlots } from './template-slots.js';
-import { TemplateError, type RenderContext, type RenderMode, type TemplateIssue, type TemplateReference } from './template.types.js';
+import {
+  TemplateError,
+  TemplateSyntaxError,
+  type RenderContext,
+  type RenderMode,
+  type TemplateIssue,
+  type TemplateReference,
+} from './template.types.js';
 
 /** How many compiled templates are kept; books hold a few hundred templates at most. */
 const CACHE_SIZE = 2000;
@@ -101,8 +108,9 @@ export class TemplateEngine {
     try {
       program = parseTemplate(this.env, source);
     } catch (error) {
+      // the caller locates the issue; the reason alone avoids a second, inner position
       const { line = 1, col = 1, message } = error as TemplateError;
-      return [{ line, col, message, severity: 'error' }];
+      return [{ line, col, message: error instanceof TemplateSyntaxError ? error.reason : message, severity: 'error' }];
     }
     const issues = [...analyze(program, this.helpers).issues, ...scanSlots(program, new SourceText(source), mode).issues];
     return issues.sort((a, b) => a.line - b.line || a.col - b.col);

@@ -56,3 +56,15 @@ export class TemplateError extends Error {
     this.name = 'TemplateError';
   }
 }
+
+/** A template that does not parse; `reason` says why, without the position the fields hold. */
+export class TemplateSyntaxError extends TemplateError {
+  constructor(
+    readonly reason: string,
+    line: number,
+    col: number,
+  ) {
+    super(`template syntax error at line ${line}, col ${col}: ${reason}`, undefined, line, col);
+    this.name = 'TemplateSyntaxError';
+  }
+}

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { TokensService } from '../../src/api/tokens.service.js';
+import { PING_BOOK } from '../support/books.js';
 
 const INVENTORY = `clusters:
   - name: east
@@ -11,14 +12,6 @@ const INVENTORY = `clusters:
   - name: west
     groups: [{ name: g, deployments: [{ name: west-1, kind: web }] }]
 `;
-const BOOK = `name: web.ping
-kind: web
-action: ping
-unique: none
-steps:
-  - { name: ping, kind: shell, run: "true" }
-`;
-
 describe('authorisation', () => {
   let app: TestApp;
   let dir: string;
@@ -35,13 +28,14 @@ describe('authorisation', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'quire-auth-'));
     writeFileSync(join(dir, 'inventory.yaml'), INVENTORY);
-    writeFileSync(join(dir, 'web.ping.book.yaml'), BOOK);
+    writeFileSync(join(dir, 'web.ping.book.yaml'), PING_BOOK);
     app = await startTestApp({ booksDir: dir, engine: false });
     const service = app.server.app.get(TokensService);
     const west = (await app.api('GET', '/api/clusters/west')).body.cluster.id;
     tokens.viewer = (await service.create('v', 'viewer')).token;
     tokens.operator = (await service.create('o', 'operator')).token;
     tokens.westOperator = (await service.create('wo', 'operator', [west])).token;
+    tokens.westAdmin = (await service.create('wa', 'admin', [west])).token;
   });
   afterAll(async () => {
     await app?.close();
@@ -75,6 +69,44 @@ describe('authorisation', () => {
     const jobs = (await call(west, 'GET', '/api/jobs')).body.jobs;
     expect(jobs.length).toBeGreaterThan(0);
     expect(jobs.every((j: any) => j.deployment === 'west-1')).toBe(true);
+  });
+
+  it('limits the inventory writes of a cluster-scoped admin to its cluster', async () => {
+    const admin = tokens.westAdmin!;
+    const before = (await app.api('GET', '/api/deployments')).body.deployments;
+    const refused = [
+      await call(admin, 'POST', '/api/clusters', { name: 'south' }),
+      await call(admin, 'PATCH', '/api/clusters/east', { vars: { x: 1 } }),
+      await call(admin, 'DELETE', '/api/clusters/east'),
+      await call(admin, 'POST', '/api/groups', { name: 'g2', cluster: 'east' }),
+      await call(admin, 'PATCH', '/api/groups/east%2Fg', { vars: { x: 1 } }),
+      await call(admin, 'DELETE', '/api/groups/east%2Fg'),
+      await call(admin, 'POST', '/api/deployments', { name: 'east-2', kind: 'web', group: 'g', cluster: 'east' }),
+      await call(admin, 'POST', '/api/deployments', { name: 'nowhere', kind: 'web' }),
+      await call(admin, 'PATCH', '/api/deployments/east-1', { vars: { x: 1 } }),
+      await call(admin, 'PATCH', '/api/deployments/west-1', { group: 'g', cluster: 'east' }),
+      await call(admin, 'DELETE', '/api/deployments/east-1'),
+    ];
+    expect(refused.map((r) => r.status)).toEqual([403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404]);
+    expect((await app.api('GET', '/api/deployments')).body.deployments).toEqual(before);
+    expect((await call(admin, 'PATCH', '/api/deployments/west-1', { vars: { x: 1 } })).body.deployment.vars).toEqual({ x: 1 });
+    expect((await call(admin, 'POST', '/api/groups', { name: 'g2', cluster: 'west' })).status).toBe(201);
+  });
+
+  it("never hands a cluster-scoped token another cluster's job through an Idempotency-Key", async () => {
+    const keyed = (token: string, deployment: string) =>
+      fetch(`${app.url}/api/deployments/${deployment}/actions/ping`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'known-key' },
+        body: '{}',
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    const east = await keyed(tokens.operator!, 'east-1');
+    expect(east.status).toBe(202);
+    expect((await keyed(tokens.westOperator!, 'east-1')).status).toBe(404);
+    const west = await keyed(tokens.westOperator!, 'west-1');
+    expect(west.status).toBe(202);
+    expect(west.body.job.id).not.toBe(east.body.job.id);
+    expect(west.body.job.deployment).toBe('west-1');
   });
 });
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { TokensService } from '../../src/api/tokens.service.js';
 
 const FIXTURES = join(process.cwd(), 'test/fixtures/service-books');
 
@@ -28,6 +29,8 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
   });
 
   const count = async (table: string) => Number((await db.query(`SELECT count(*) FROM ${table}`)).rows[0].count);
+  /** Rows a trigger writes: a refused one must leave these as they were. */
+  const stored = async () => [await count('jobs'), await count('job_steps'), await count('deploy_events')];
 
   it('refuses calls without a valid token', async () => {
     expect((await fetch(`${app.url}/api/jobs`)).status).toBe(401);
@@ -57,7 +60,7 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
   });
 
   it('lists every parameter error and stores nothing', async () => {
-    const before = [await count('jobs'), await count('job_steps'), await count('deploy_events')];
+    const before = await stored();
     const { status, body } = await app.api('POST', '/api/deployments/app-2/actions/deploy', {
       params: { version: 'x.y', replicas: 0, extra: 1 },
     });
@@ -66,7 +69,7 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     const missing = await app.api('POST', '/api/deployments/app-2/actions/deploy', { params: {} });
     expect(missing.status).toBe(400);
     expect(missing.body.details[0].field).toBe('params.version');
-    expect([await count('jobs'), await count('job_steps'), await count('deploy_events')]).toEqual(before);
+    expect(await stored()).toEqual(before);
   });
 
   it('refuses a trigger whose templates need a var the deployment lacks, naming step and field', async () => {
@@ -76,13 +79,15 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     expect(body.details[0].message).toContain('deployment.vars.host');
   });
 
-  it('answers 404 for an unknown deployment or action, 400 for malformed JSON', async () => {
+  it('answers 404 for an unknown deployment or action, 400 for malformed JSON, and stores nothing', async () => {
+    const before = await stored();
     expect((await app.api('POST', '/api/deployments/nope/actions/deploy', {})).status).toBe(404);
     expect((await app.api('POST', '/api/deployments/app-1/actions/nope', {})).status).toBe(404);
     const malformed = await app.api('POST', '/api/deployments/app-1/actions/deploy', '{"params": ');
     expect(malformed.status).toBe(400);
     expect(malformed.body.message).toContain('malformed JSON');
     expect((await app.api('POST', '/api/deployments/app-1/actions/deploy', { params: [] })).status).toBe(400);
+    expect(await stored()).toEqual(before);
   });
 
   it('refuses an action the deployment state does not allow, with 409 naming the state', async () => {
@@ -111,6 +116,35 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     expect(again.body.job.id).toBe(first.body.job.id);
     const other = await app.api('POST', '/api/deployments/app-2/actions/check', {}, { 'idempotency-key': `k-${mode}` });
     expect(other.status).toBe(422);
+  });
+
+  it('replays a retry that names the deployment by id and lists the params in another order', async () => {
+    const key = { 'idempotency-key': `order-${mode}` };
+    const params = { a: 1, b: { c: 2, d: [3, 4] } };
+    const first = await app.api('POST', '/api/deployments/app-1/actions/check', { params }, key);
+    expect(first.status).toBe(202);
+    const id = first.body.job.deployment_id;
+    const retry = await app.api('POST', `/api/deployments/${id}/actions/check`, { params: { b: { d: [3, 4], c: 2 }, a: 1 } }, key);
+    expect([retry.status, retry.body.job.id]).toEqual([200, first.body.job.id]);
+    const changed = await app.api('POST', `/api/deployments/${id}/actions/check`, { params: { a: 1, b: { c: 2, d: [4, 3] } } }, key);
+    expect(changed.status).toBe(422);
+  });
+
+  it("keeps each token's Idempotency-Keys apart", async () => {
+    const other = (await app.server.app.get(TokensService).create(`other-${mode}`, 'operator')).token;
+    const key = { 'idempotency-key': `shared-${mode}` };
+    const mine = await app.api('POST', '/api/deployments/app-1/actions/check', {}, key);
+    const theirs = await fetch(`${app.url}/api/deployments/app-1/actions/check`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${other}`, 'content-type': 'application/json', ...key },
+      body: '{}',
+    });
+    const job = ((await theirs.json()) as { job: { id: string; triggered_by: string } }).job;
+    expect(theirs.status).toBe(202);
+    expect(job.id).not.toBe(mine.body.job.id);
+    expect(job.triggered_by).toBe(`token:other-${mode}`);
+    const again = await app.api('POST', '/api/deployments/app-1/actions/check', {}, key);
+    expect([again.status, again.body.job.id]).toEqual([200, mine.body.job.id]);
   });
 
   it('ends a job whose `when` is false done, with every step skipped and the reason', async () => {

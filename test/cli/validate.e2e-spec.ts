@@ -14,7 +14,8 @@ describe('quire validate', () => {
   });
 
   it('prints file:line:col: message for every invalid fixture and exits 1', () => {
-    const files = readdirSync(INVALID).filter((f) => f.endsWith('.yaml'));
+    // subfolders hold sets of files that are wrong together (duplicate-action/a and b)
+    const files = readdirSync(INVALID, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml'));
     expect(files.length).toBeGreaterThanOrEqual(15);
     // One run for all of them: each file must have its own located problem in the output.
     const result = quire('validate', ...files.map((f) => join(INVALID, f)));
@@ -24,13 +25,26 @@ describe('quire validate', () => {
     for (const file of files) {
       const path = join(INVALID, file);
       // `# expect: <text> ; line N`, as in the contract kit: texts to find, and the line.
-      const parts = readFileSync(path, 'utf8').split('\n')[0]!.replace(/^# expect:\s*/, '').split(';').map((x) => x.trim());
+      const parts = readFileSync(path, 'utf8')
+        .split('\n')[0]!
+        .replace(/^# expect:\s*/, '')
+        .split(';')
+        .map((x) => x.trim());
       const line = parts.map((p) => /^line (\d+)$/.exec(p)?.[1]).find(Boolean);
       const texts = parts.filter((p) => p && !/^line \d+$/.test(p));
       const own = lines.filter((l) => l.startsWith(`${path}:`) && texts.every((t) => l.toLowerCase().includes(t.toLowerCase())));
       expect({ file, found: own.length > 0 }).toEqual({ file, found: true });
       if (line) expect({ file, at: own.some((l) => l.startsWith(`${path}:${line}:`)) }).toEqual({ file, at: true });
     }
+  });
+
+  it('reports a duplicate (kind, action) only for the pair made for it', () => {
+    const result = quire('validate', `${INVALID}/`);
+    const duplicates = result.stdout.split('\n').filter((l) => / duplicate (action|book name) /.test(l));
+    expect(duplicates.map((l) => l.replace(/: also in .*/, ''))).toEqual([
+      `${INVALID}/duplicate-action/a.book.yaml:4:9: duplicate action 'rollout' for kind 'demo'`,
+      `${INVALID}/duplicate-action/b.book.yaml:5:9: duplicate action 'rollout' for kind 'demo'`,
+    ]);
   });
 
   it('reports every problem of a file at once', () => {
