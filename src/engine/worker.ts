@@ -103,7 +103,9 @@ export class Worker {
     this.unsubscribe.forEach((off) => off());
     const all = () => Promise.allSettled([...this.running]);
     const graceMs = this.config.shutdownGraceSeconds * 1000;
-    const finished = await Promise.race([all().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs))]);
+    let graceTimer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([all().then(() => true), new Promise<boolean>((r) => (graceTimer = setTimeout(() => r(false), graceMs)))]);
+    clearTimeout(graceTimer);
     if (!finished) {
       this.logger.warn(`grace period over: handing ${this.running.size} job(s) back`);
       this.shutdown.abort();
