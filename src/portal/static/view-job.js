@@ -38,6 +38,7 @@ export function mountJob(root, { id }, ctx) {
   let loading = null;
   let refetchTimer = null;
   let caughtUp = false;
+  let readAgain = false;
   let offlineSince = null;
   let channel = null;
   let ui = null;
@@ -46,7 +47,12 @@ export function mountJob(root, { id }, ctx) {
   // ---- data --------------------------------------------------------------------------------
 
   async function refresh() {
-    if (loading) return loading;
+    // A read already in flight may have started before the change that asks for this one: its
+    // answer could be older than the events applied since, so read once more after it.
+    if (loading) {
+      readAgain = true;
+      return loading;
+    }
     loading = get(`/api/jobs/${encodeURIComponent(id)}`)
       .then(({ job: fresh }) => {
         if (destroyed) return;
@@ -66,7 +72,13 @@ export function mountJob(root, { id }, ctx) {
           );
         } else flash(`Could not refresh: ${error.message}`, 'error');
       })
-      .finally(() => (loading = null));
+      .finally(() => {
+        loading = null;
+        if (readAgain && !destroyed) {
+          readAgain = false;
+          void refresh();
+        }
+      });
     return loading;
   }
 
