@@ -29,6 +29,10 @@ export interface RunnerOptions {
   outputFlushMs: number;
 }
 
+/** Live output per step: bursts up to LIVE_BURST, then LIVE_RATE a second (in UTF-16 units, about bytes). */
+const LIVE_BURST = 1024 * 1024;
+const LIVE_RATE = 256 * 1024;
+
 interface Outcome {
   kind: 'continue' | 'stop';
   failure?: string;
@@ -169,16 +173,35 @@ export class JobRunner {
     const overdue = this.watchOverdue(job, lease, step);
     let pending = '';
     let flushing: Promise<void> = Promise.resolve();
-    const flush = () => {
-      const chunk = pending + masker.flush();
-      pending = '';
-      if (!chunk) return;
-      output.push(chunk);
+    // Live output may burst to LIVE_BURST bytes, then runs at LIVE_RATE: a step printing faster
+    // must not grow the worker (each event is garbage to collect), and the next chunk says what
+    // was left out. The stored output gets everything either way.
+    let allowance = LIVE_BURST;
+    let refilled = Date.now();
+    let unsent = 0;
+    const send = (text: string, last = false) => {
+      if (!text && !(last && unsent)) return;
+      output.push(text);
+      const now = Date.now();
+      allowance = Math.min(LIVE_BURST, allowance + ((now - refilled) / 1000) * LIVE_RATE);
+      refilled = now;
+      if (allowance <= 0 && !last) {
+        unsent += Buffer.byteLength(text, 'utf8');
+        return;
+      }
+      const chunk = unsent ? `\n… [${unsent} bytes not shown live; the stored output keeps its head and tail] …\n${text}` : text;
+      unsent = 0;
+      allowance -= chunk.length;
       flushing = flushing
         .then(() => this.store.stepOutput(lease, job, step, output.text(), output.bytes, chunk))
         .catch((error: Error) => this.logger.warn(`output of ${step.name}: ${error.message}`));
     };
-    const flusher = setInterval(flush, this.options.outputFlushMs);
+    const flush = (last = false) => {
+      const chunk = pending + masker.flush();
+      pending = '';
+      send(chunk, last);
+    };
+    const flusher = setInterval(() => flush(), this.options.outputFlushMs);
     const env = Object.fromEntries(Object.entries(secretValues).map(([name, value]) => [secretEnvName(name), value]));
     const run: StepRun = {
       jobId: job.id,
@@ -196,7 +219,7 @@ export class JobRunner {
         pending += masker.push(chunk);
         // Bound what waits between flushes: a step printing fast must not grow memory.
         if (pending.length > 64 * 1024) {
-          output.push(pending);
+          send(pending);
           pending = '';
         }
       },
@@ -213,7 +236,7 @@ export class JobRunner {
       clearTimeout(timer);
       clearInterval(flusher);
       overdue.forEach(clearTimeout);
-      flush();
+      flush(true);
       await flushing;
     }
   }
