@@ -36,6 +36,18 @@ steps:
     run: "echo three"
 `;
 
+// `when` false at creation: the job ends done at once, and that outcome notifies.
+const SKIPPED_BOOK = `name: web.check
+kind: web
+action: check
+should_notify: true
+when: "{{eq deployment.name 'nowhere'}}"
+steps:
+  - name: look
+    kind: shell
+    run: "echo look"
+`;
+
 interface LiveEvent {
   seq: number;
   type: string;
@@ -76,7 +88,8 @@ describe('live deploy events over socket.io', () => {
     });
   const subscribe = (socket: Socket, target: Record<string, unknown>) =>
     new Promise<{ ok: boolean; error?: string }>((resolve) => socket.emit('subscribe', target, resolve));
-  const trigger = async (deployment: string) => (await app.api('POST', `/api/deployments/${deployment}/actions/deploy`, {})).body.job.id as string;
+  const trigger = async (deployment: string, action = 'deploy') =>
+    (await app.api('POST', `/api/deployments/${deployment}/actions/${action}`, {})).body.job.id as string;
   const jobDone = async (id: string) => {
     for (let i = 0; i < 300; i++) {
       const { job } = (await app.api('GET', `/api/jobs/${id}`)).body;
@@ -90,6 +103,7 @@ describe('live deploy events over socket.io', () => {
     booksDir = mkdtempSync(join(tmpdir(), 'quire-live-'));
     writeFileSync(join(booksDir, 'inventory.yaml'), INVENTORY);
     writeFileSync(join(booksDir, 'web.deploy.book.yaml'), BOOK);
+    writeFileSync(join(booksDir, 'web.check.book.yaml'), SKIPPED_BOOK);
     app = await startTestApp({ booksDir, engine: false });
     worker = spawn('node', ['bin/quire.js', 'worker'], {
       env: { ...process.env, DATABASE_URL: app.database!.url, QUIRE_DATA_DIR: app.dataDir, QUIRE_LOG_LEVEL: 'warn', QUIRE_POLL_MS: '200' },
@@ -164,6 +178,18 @@ describe('live deploy events over socket.io', () => {
     const flakyMine = flakySeen.filter((e) => e.job_id === jobId).map((e) => e.seq);
     expect(flakyMine).toEqual(seqs);
     expect(notifications.filter((n) => n.job_id === jobId)).toEqual([expect.objectContaining({ state: 'done' })]);
+  });
+
+  it('a should_notify job skipped at creation (`when` false) sends its notification', async () => {
+    const watcher = connect(app.token);
+    const notifications: { job_id: string; state: string; title: string }[] = [];
+    watcher.on('notification', (n) => notifications.push(n));
+    await connected(watcher);
+    expect(await subscribe(watcher, { deployment: 'app-1' })).toMatchObject({ ok: true });
+    const jobId = await trigger('app-1', 'check');
+    expect((await app.api('GET', `/api/jobs/${jobId}`)).body.job.state).toBe('done');
+    await until('its notification', () => notifications.find((n) => n.job_id === jobId));
+    expect(notifications.filter((n) => n.job_id === jobId)).toEqual([expect.objectContaining({ state: 'done', title: 'check on app-1: done' })]);
   });
 
   it('refuses a bad token at the handshake and a foreign Origin', async () => {
