@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { TokensService } from '../../src/api/tokens.service.js';
@@ -189,7 +191,67 @@ describe('live deploy events over socket.io', () => {
     const jobId = await trigger('app-1', 'check');
     expect((await app.api('GET', `/api/jobs/${jobId}`)).body.job.state).toBe('done');
     await until('its notification', () => notifications.find((n) => n.job_id === jobId));
-    expect(notifications.filter((n) => n.job_id === jobId)).toEqual([expect.objectContaining({ state: 'done', title: 'check on app-1: done' })]);
+    expect(notifications.filter((n) => n.job_id === jobId)).toEqual([
+      expect.objectContaining({ state: 'done', title: 'check on app-1: done' }),
+    ]);
+  });
+
+  it('an event whose transaction commits late still reaches live clients; a replay racing the feed neither repeats nor reorders', async () => {
+    const { deployment } = (await app.api('GET', '/api/deployments/app-1')).body;
+    const jobId = randomUUID();
+    const mine = (list: LiveEvent[]) => (e: LiveEvent) => e.job_id === jobId && list.push(e);
+    const liveSeen: LiveEvent[] = [];
+    const replaySeen: LiveEvent[] = [];
+    const live = connect(app.token);
+    live.on('deploy_event', mine(liveSeen));
+    const replaying = connect(app.token);
+    replaying.on('deploy_event', mine(replaySeen));
+    await Promise.all([connected(live), connected(replaying)]);
+    expect(await subscribe(live, { deployment: 'app-1' })).toMatchObject({ ok: true });
+
+    const db = new pg.Client({ connectionString: app.database!.url });
+    const slow = new pg.Client({ connectionString: app.database!.url });
+    await Promise.all([db.connect(), slow.connect()]);
+    const insert = `INSERT INTO deploy_events (type, job_id, deployment_id, cluster_id, payload)`;
+    try {
+      // One insert stays uncommitted; 6,000 after it commit at once (more than a connection
+      // remembers having sent), and a client replays from before the gap while the feed waits at it.
+      await slow.query('BEGIN');
+      const held = Number(
+        (
+          await slow.query(`${insert} VALUES ('output', $1, $2, $3, '{"data":{"chunk":"late"}}') RETURNING seq`, [
+            jobId,
+            deployment.id,
+            deployment.cluster_id,
+          ])
+        ).rows[0].seq,
+      );
+      await db.query(
+        `${insert} SELECT 'output', $1, $2, $3, jsonb_build_object('data', jsonb_build_object('chunk', i::text)) FROM generate_series(1, 6000) i`,
+        [jobId, deployment.id, deployment.cluster_id],
+      );
+      expect(await subscribe(replaying, { deployment: 'app-1', since: held - 1 })).toMatchObject({ ok: true });
+      await until('both clients to have the committed events', () => liveSeen.length >= 6000 && replaySeen.length >= 6000);
+      await sleep(1500); // the feed has long passed the missing seq
+      await slow.query('COMMIT');
+      await until('the late event', () => liveSeen.some((e) => e.seq === held) && replaySeen.some((e) => e.seq === held), 10_000);
+      await sleep(1500); // nothing more comes
+
+      const expected = (
+        await db.query(`SELECT seq FROM deploy_events WHERE job_id = $1 AND seq <> $2 ORDER BY seq`, [jobId, held])
+      ).rows.map((r) => Number(r.seq));
+      expect(expected).toHaveLength(6000);
+      for (const seen of [liveSeen, replaySeen]) {
+        const seqs = seen.map((e) => e.seq);
+        // In order and once each; the late one comes after them, once.
+        expect(seqs.filter((q) => q !== held)).toEqual(expected);
+        expect(seqs.filter((q) => q === held)).toHaveLength(1);
+        expect(seqs[seqs.length - 1]).toBe(held);
+      }
+    } finally {
+      await slow.end();
+      await db.end();
+    }
   });
 
   it('refuses a bad token at the handshake and a foreign Origin', async () => {
