@@ -8,6 +8,7 @@ import { createServer, request, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
 
 const INVENTORY = `clusters:
@@ -31,6 +32,16 @@ steps:
   - name: last
     kind: shell
     run: "sleep 0.3; ${last}"
+`;
+
+const WAIT_BOOK = `name: web.wait
+kind: web
+action: wait
+unique: none
+steps:
+  - name: wait
+    kind: shell
+    run: "sleep 4"
 `;
 
 const READ_DELAY_MS = 800;
@@ -131,6 +142,7 @@ describe('quire run --follow', () => {
     writeFileSync(join(booksDir, 'inventory.yaml'), INVENTORY);
     writeFileSync(join(booksDir, 'web.deploy.book.yaml'), book('deploy', 'echo last'));
     writeFileSync(join(booksDir, 'web.broken.book.yaml'), book('broken', 'echo failing; exit 3'));
+    writeFileSync(join(booksDir, 'web.wait.book.yaml'), WAIT_BOOK);
     app = await startTestApp({ booksDir, engine: true, env: { QUIRE_POLL_MS: '200', QUIRE_SHUTDOWN_GRACE_SECONDS: '1' } });
     proxy = await slowReadProxy(new URL(app.url));
     env = { QUIRE_URL: proxy.url, QUIRE_TOKEN: app.token };
@@ -177,5 +189,24 @@ describe('quire run --follow', () => {
     expect(cut).toBe(true);
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(lastDisplay(result.stdout)).toMatch(/^job \S+ web\.deploy on app-1: done/);
+  });
+
+  it('follow --output pages through a replay longer than one page (the ack says `more`)', async () => {
+    const { job } = (await app.api('POST', '/api/deployments/app-1/actions/wait', {})).body;
+    const db = new pg.Client({ connectionString: app.database!.url });
+    await db.connect();
+    try {
+      await db.query(
+        `INSERT INTO deploy_events (type, job_id, deployment_id, group_id, cluster_id, payload)
+         SELECT 'output', id, deployment_id, group_id, cluster_id, jsonb_build_object('step_name', 'wait', 'data', jsonb_build_object('chunk', 'c' || i || E'\\n'))
+         FROM jobs, generate_series(1, 20500) i WHERE id = $1`,
+        [job.id],
+      );
+    } finally {
+      await db.end();
+    }
+    const result = await quire({ QUIRE_URL: app.url, QUIRE_TOKEN: app.token }, ['follow', job.id, '--output']);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result.stdout.split('\n').filter((line) => /^c\d+$/.test(line))).toHaveLength(20500);
   });
 });

@@ -60,6 +60,14 @@ interface LiveEvent {
   progress?: { done_steps: number; total_steps: number; eta_s: number };
 }
 
+/** The portal's socket.io client (a browser module, untyped); the part this test drives. */
+const PORTAL_LIVE_JS: string = '../../src/portal/static/live.js';
+interface PortalChannel {
+  start(): Promise<void>;
+  subscribe(target: object, options?: { since?: number }): void;
+  close(): void;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, probe: () => T | undefined | false, ms = 20_000): Promise<T> {
@@ -250,6 +258,61 @@ describe('live deploy events over socket.io', () => {
       }
     } finally {
       await slow.end();
+      await db.end();
+    }
+  });
+
+  it('pages a long replay: the ack says `more` with the last seq, and the portal pages on it', async () => {
+    const { deployment } = (await app.api('GET', '/api/deployments/app-2')).body;
+    const jobId = randomUUID();
+    const db = new pg.Client({ connectionString: app.database!.url });
+    await db.connect();
+    const insert = async (count: number) =>
+      (
+        await db.query(
+          `INSERT INTO deploy_events (type, job_id, deployment_id, cluster_id, payload)
+           SELECT 'output', $1, $2, $3, '{}' FROM generate_series(1, $4::int) RETURNING seq`,
+          [jobId, deployment.id, deployment.cluster_id, count],
+        )
+      ).rows
+        .map((r) => Number(r.seq))
+        .sort((a, b) => a - b);
+
+    // The portal's client, run here with the real socket.io client in place of the browser's.
+    (globalThis as any).window = { io: (options: object) => io(app.url, { ...options, transports: ['websocket'] }) };
+    const { LiveChannel } = (await import(PORTAL_LIVE_JS)) as { LiveChannel: new (options: object) => PortalChannel };
+    const received: number[] = [];
+    let caughtUp = false;
+    const channel = new LiveChannel({
+      token: app.token,
+      onEvent: (e: LiveEvent) => e.job_id === jobId && received.push(e.seq),
+      onCaughtUp: () => (caughtUp = true),
+    });
+    try {
+      const seqs = await insert(20_500);
+      await sleep(1500); // the feed has delivered them: a replay reads them all
+      const since = seqs[0]! - 1;
+
+      const socket = connect(app.token);
+      await connected(socket);
+      expect(await subscribe(socket, { deployment: 'app-2', since })).toMatchObject({
+        ok: true,
+        replayed: 20000,
+        more: true,
+        last_seq: seqs[19999],
+      });
+      expect(await subscribe(socket, { deployment: 'app-2', since: seqs[19999] })).toMatchObject({ ok: true, replayed: 500, more: false });
+
+      await channel.start();
+      channel.subscribe({ deployment: deployment.id }, { since });
+      await until('the portal to catch up', () => caughtUp, 20_000);
+      expect(received).toEqual(seqs);
+      // Live once the last page is in.
+      const [next] = await insert(1);
+      await until('the next event, live', () => received.includes(next!), 10_000);
+    } finally {
+      channel.close();
+      delete (globalThis as any).window;
       await db.end();
     }
   });
