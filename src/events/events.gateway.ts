@@ -49,6 +49,7 @@ export class EventsGateway implements OnApplicationShutdown {
   private readonly clients = new Map<string, Client>();
   private io: Server | null = null;
   private feed: EventFeed | null = null;
+  private recheck: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -79,9 +80,13 @@ export class EventsGateway implements OnApplicationShutdown {
     this.feed = new EventFeed(this.dataSource, this.pubsub);
     this.feed.onEvent((event, late) => this.dispatch(event, late));
     await this.feed.start();
+    // The handshake checked the token once; a connection outlives its revocation by this much at most.
+    this.recheck = setInterval(() => void this.recheckTokens(), this.config.tokenRecheckSeconds * 1000);
+    this.recheck.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.recheck) clearInterval(this.recheck);
     this.feed?.stop();
     await new Promise<void>((resolve) => (this.io ? this.io.close(() => resolve()) : resolve()));
   }
@@ -113,6 +118,24 @@ export class EventsGateway implements OnApplicationShutdown {
       ack?.({ ok: true });
     });
     socket.on('disconnect', () => this.clients.delete(socket.id));
+  }
+
+  /** Closes the connections whose token was revoked since their handshake. */
+  private async recheckTokens(): Promise<void> {
+    const asked = new Set([...this.clients.values()].map((c) => c.principal.tokenId));
+    if (asked.size === 0) return;
+    try {
+      const valid = await this.tokens.stillValid([...asked]);
+      for (const client of this.clients.values()) {
+        const id = client.principal.tokenId;
+        // Connections opened during the query were not asked about: their handshake is newer.
+        // The client's reconnect then meets the handshake's refusal.
+        if (!asked.has(id) || valid.has(id)) continue;
+        client.socket.disconnect(true);
+      }
+    } catch (error) {
+      this.logger.warn(`checking the tokens of open connections failed: ${(error as Error).message}`);
+    }
   }
 
   private async subscribe(client: Client, message: unknown): Promise<Record<string, unknown>> {

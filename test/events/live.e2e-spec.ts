@@ -114,7 +114,7 @@ describe('live deploy events over socket.io', () => {
     writeFileSync(join(booksDir, 'inventory.yaml'), INVENTORY);
     writeFileSync(join(booksDir, 'web.deploy.book.yaml'), BOOK);
     writeFileSync(join(booksDir, 'web.check.book.yaml'), SKIPPED_BOOK);
-    app = await startTestApp({ booksDir, engine: false });
+    app = await startTestApp({ booksDir, engine: false, env: { QUIRE_TOKEN_RECHECK_SECONDS: '1' } });
     worker = spawn('node', ['bin/quire.js', 'worker'], {
       env: { ...process.env, DATABASE_URL: app.database!.url, QUIRE_DATA_DIR: app.dataDir, QUIRE_LOG_LEVEL: 'warn', QUIRE_POLL_MS: '200' },
       stdio: 'ignore',
@@ -321,6 +321,26 @@ describe('live deploy events over socket.io', () => {
     await expect(connected(connect('not-a-token'))).rejects.toThrow(/unauthorized/);
     await expect(connected(connect(app.token, { extraHeaders: { origin: 'http://evil.example' } }))).rejects.toThrow();
     await expect(connected(connect(app.token, { extraHeaders: { origin: new URL(app.url).origin } }))).resolves.toBeUndefined();
+  });
+
+  it('closes the open connection of a token revoked after its handshake, and only that one', async () => {
+    const { token, record } = await app.server.app.get(TokensService).create('soon revoked', 'viewer');
+    const doomed = connect(token);
+    const kept = connect(app.token);
+    const reasons: { doomed?: string; kept?: string } = {};
+    doomed.on('disconnect', (reason) => (reasons.doomed = reason));
+    kept.on('disconnect', (reason) => (reasons.kept = reason));
+    await Promise.all([connected(doomed), connected(kept)]);
+    expect(await subscribe(doomed, { deployment: 'app-1' })).toMatchObject({ ok: true });
+    await sleep(1200); // a recheck passes: the token is still good
+    expect(doomed.connected).toBe(true);
+
+    await app.server.database.dataSource.query('UPDATE api_tokens SET revoked_at = now() WHERE id = $1', [record.id]);
+    await until('the revoked connection to close', () => reasons.doomed, 5000);
+    expect(reasons).toEqual({ doomed: 'io server disconnect' });
+    expect(kept.connected).toBe(true);
+    // And it cannot come back.
+    await expect(connected(connect(token))).rejects.toThrow(/unauthorized/);
   });
 
   it('lets a viewer scoped to one cluster subscribe there only, and filters `all` by cluster', async () => {
