@@ -27,7 +27,7 @@ interface Subscription {
   id: string | null;
   /** events are held here while the replay of this subscription runs */
   queue: DeployEvent[] | null;
-  /** the client has every event up to this seq (its `since`, or what the replay sent) */
+  /** the client's `since`: it has every event up to it, so live ones up to it are not sent (late ones are) */
   since: number;
 }
 
