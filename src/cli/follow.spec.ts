@@ -4,6 +4,9 @@ describe('the follow display', () => {
   it('formats durations for people', () => {
     expect([formatSeconds(5), formatSeconds(90), formatSeconds(3720)]).toEqual(['5s', '1m30s', '1h02m']);
   });
+  it('rounds before splitting into minutes and hours', () => {
+    expect([formatSeconds(59.6), formatSeconds(119.6), formatSeconds(3599.6)]).toEqual(['1m00s', '2m00s', '1h00m']);
+  });
   it('draws a progress bar', () => {
     expect(progressBar(1, 4, 8)).toBe('[##......]');
     expect(progressBar(0, 0, 4)).toBe('[####]');

@@ -31,10 +31,12 @@ interface LiveEvent {
 const FINAL = ['done', 'error', 'cancel'];
 const MARK: Record<string, string> = { done: '✔', error: '✖', cancel: '⊘', skipped: '–', running: '▶', retrying: '↻', waiting: '⏸', pending: '·' };
 
-export function formatSeconds(s: number): string {
-  if (s < 60) return `${Math.round(s)}s`;
+export function formatSeconds(seconds: number): string {
+  // Rounded first: 119.6 s is 2m00s, not 1m60s.
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  return m < 60 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
 export function progressBar(done: number, total: number, width = 24): string {
@@ -71,31 +73,60 @@ export async function followJob(api: ApiClient, token: string, jobId: string, op
   const socket = io(api.baseUrl, { auth: { token }, transports: ['websocket'] });
   let lastSeq = 0;
   return new Promise<string>((resolve, reject) => {
+    // Elapsed times move even when no event comes.
+    const ticker = setInterval(() => tty && draw(), 1000);
+    let ended = false;
+    const end = (error: Error | null, state?: string) => {
+      if (ended) return;
+      ended = true;
+      clearInterval(ticker);
+      socket.close();
+      if (error) reject(error);
+      else resolve(state!);
+    };
+    // The final `job` event ends the follow even if no read shows it yet; an event that comes
+    // while a read runs asks for one more read, so the last display is never older than it.
+    let finalState: string | null = null;
     let refreshing = false;
+    let again = false;
     const refresh = async () => {
-      if (refreshing) return;
+      if (refreshing) {
+        again = true;
+        return;
+      }
       refreshing = true;
       try {
-        job = (await api.request<{ job: JobSnapshot }>('GET', `/api/jobs/${jobId}`)).job;
-        if (!options.output) draw();
-        if (FINAL.includes(job.state)) {
+        do {
+          again = false;
+          job = (await api.request<{ job: JobSnapshot }>('GET', `/api/jobs/${jobId}`)).job;
+          if (!options.output) draw();
+        } while (again && !ended);
+        const state = FINAL.includes(job.state) ? job.state : finalState;
+        if (state) {
           if (options.output) write(`${renderJob(job).join('\n')}\n`);
-          clearInterval(ticker);
-          socket.close();
-          resolve(job.state);
+          end(null, state);
         }
       } catch (error) {
-        reject(error as Error);
+        end(error as Error);
       } finally {
         refreshing = false;
       }
     };
-    // Elapsed times move even when no event comes.
-    const ticker = setInterval(() => tty && draw(), 1000);
-    socket.on('connect', () => socket.emit('subscribe', { job: jobId, since: lastSeq }));
+    const subscribe = () =>
+      socket.emit('subscribe', { job: jobId, since: lastSeq }, (answer: { ok: boolean; error?: string; more?: boolean; last_seq?: number }) => {
+        if (!answer?.ok) return end(new Error(`cannot follow the job live: ${answer?.error ?? 'subscribe refused'}`));
+        lastSeq = Math.max(lastSeq, answer.last_seq ?? 0);
+        // The replay stopped at the server's page limit: ask for the rest.
+        if (answer.more) subscribe();
+      });
+    socket.on('connect', subscribe);
+    // socket.io reconnects by itself after a network error, and we subscribe again from lastSeq;
+    // it does not retry a refusal by the server (a bad or revoked token), so that ends the follow.
     socket.on('connect_error', (error) => {
-      clearInterval(ticker);
-      reject(new Error(`cannot follow the job live: ${error.message}`));
+      if (!socket.active) end(new Error(`cannot follow the job live: ${error.message}`));
+    });
+    socket.on('disconnect', (reason) => {
+      if (reason === 'io server disconnect' && !ended) setTimeout(() => !ended && socket.connect(), 1000);
     });
     socket.on('deploy_event', (event: LiveEvent) => {
       lastSeq = Math.max(lastSeq, event.seq);
@@ -104,6 +135,7 @@ export async function followJob(api: ApiClient, token: string, jobId: string, op
         return;
       }
       if (options.output && event.type === 'step') write(`--- ${event.step_name}: ${event.state}${event.data?.error ? ` (${event.data.error})` : ''}\n`);
+      if (event.type === 'job' && FINAL.includes(event.state ?? '')) finalState = event.state!;
       void refresh();
     });
   });

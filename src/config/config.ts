@@ -15,6 +15,8 @@ export interface QuireConfig {
   workerId: string;
   engine: EngineConfig;
   eventRetentionDays: number;
+  /** how often open sockets' tokens are checked again (a revoked token's socket is closed) */
+  tokenRecheckSeconds: number;
 }
 
 export interface EngineConfig {
@@ -112,6 +114,7 @@ export function loadConfig(env: Env = process.env): QuireConfig {
     allowedOrigins: (env.QUIRE_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     workerId: env.QUIRE_WORKER_ID || `${env.HOSTNAME ?? 'node'}:${process.pid}`,
     eventRetentionDays: integer(env, 'QUIRE_EVENT_RETENTION_DAYS', 30, 1, 36_500),
+    tokenRecheckSeconds: integer(env, 'QUIRE_TOKEN_RECHECK_SECONDS', 30, 1, 3600),
     engine: {
       enabled: flag(env, 'QUIRE_ENGINE', true),
       concurrency: integer(env, 'QUIRE_WORKER_CONCURRENCY', 8, 1, 1000),

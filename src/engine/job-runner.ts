@@ -11,7 +11,7 @@ import type { RenderContext } from '../templates/template.types.js';
 import { JobStore, LeaseLostError, type Lease } from './job-store.js';
 import { SecretsProvider, secretEnvName } from './secrets.js';
 import { StepAbort, type StepAbortReason, type StepExecutorRegistry, type StepResult, type StepRun } from '../steps/step-executor.js';
-import { BoundedOutput } from '../steps/output/output-buffer.js';
+import { BoundedOutput, suffixWithin } from '../steps/output/output-buffer.js';
 import { SecretMasker, maskDeep } from '../steps/output/secret-masker.js';
 import { retryDelaySeconds } from '../steps/retry-delay.js';
 import { percentile } from '../jobs/estimates.js';
@@ -37,6 +37,11 @@ export interface RunnerOptions {
   /** how often buffered output is written and sent (at most about 20 events a second per job) */
   outputFlushMs: number;
 }
+
+/** Live output per step: bursts up to LIVE_BURST, then LIVE_RATE a second (in UTF-16 units, about bytes). */
+const LIVE_BURST = 1024 * 1024;
+const LIVE_RATE = 256 * 1024;
+const LIVE_HELD = 64 * 1024;
 
 interface Outcome {
   kind: 'continue' | 'stop';
@@ -211,16 +216,46 @@ export class JobRunner {
     const overdue = this.watchOverdue(job, lease, step);
     let pending = '';
     let flushing: Promise<void> = Promise.resolve();
+    // Live output may burst to LIVE_BURST bytes, then runs at LIVE_RATE: a step printing faster
+    // must not grow the worker (each event is garbage to collect). The next chunk says how much
+    // was left out and brings its last LIVE_HELD bytes, so the lines before it (at the end of
+    // the step: its last lines) show. The stored output gets everything either way.
+    let allowance = LIVE_BURST;
+    let refilled = Date.now();
+    let unsent = 0;
+    // the last texts left out, by reference (no copies while a step floods), LIVE_HELD or more
+    let held: string[] = [];
+    let heldLength = 0;
+    const send = (text: string, last = false) => {
+      if (!text && !(last && unsent)) return;
+      output.push(text);
+      const now = Date.now();
+      allowance = Math.min(LIVE_BURST, allowance + ((now - refilled) / 1000) * LIVE_RATE);
+      refilled = now;
+      if (allowance <= 0 && !last) {
+        unsent += Buffer.byteLength(text, 'utf8');
+        held.push(text);
+        heldLength += text.length;
+        while (heldLength - held[0]!.length >= LIVE_HELD) heldLength -= held.shift()!.length;
+        return;
+      }
+      const before = held.length ? suffixWithin(held.join(''), LIVE_HELD) : '';
+      const dropped = unsent - Buffer.byteLength(before, 'utf8');
+      const chunk = `${dropped > 0 ? `\n… [${dropped} bytes not shown live; the stored output keeps its head and tail] …\n` : ''}${before}${text}`;
+      unsent = 0;
+      held = [];
+      heldLength = 0;
+      allowance -= chunk.length;
+      flushing = flushing
+        .then(() => this.store.stepOutput(lease, job, step, output.text(), output.bytes, chunk))
+        .catch((error: Error) => this.logger.warn(`output of ${step.name}: ${error.message}`));
+    };
     // A tick sends only what the masker released; its held-back end may be the start of a
     // secret that the next chunk completes, so it is flushed only when the step has ended.
     const flush = (ended = false) => {
       const chunk = pending + (ended ? masker.flush() : '');
       pending = '';
-      if (!chunk) return;
-      output.push(chunk);
-      flushing = flushing
-        .then(() => this.store.stepOutput(lease, job, step, output.text(), output.bytes, chunk))
-        .catch((error: Error) => this.logger.warn(`output of ${step.name}: ${error.message}`));
+      send(chunk, ended);
     };
     const flusher = setInterval(() => flush(), this.options.outputFlushMs);
     const env = Object.fromEntries(Object.entries(secretValues).map(([name, value]) => [secretEnvName(name), value]));
@@ -240,7 +275,7 @@ export class JobRunner {
         pending += masker.push(chunk);
         // Bound what waits between flushes: a step printing fast must not grow memory.
         if (pending.length > 64 * 1024) {
-          output.push(pending);
+          send(pending);
           pending = '';
         }
       },

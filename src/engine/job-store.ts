@@ -237,7 +237,8 @@ export class JobStore {
         });
       }
       await this.setJob(manager, job.id, 'scheduled', { run_at: sql('now()') });
-      await emit({ type: 'job', ...targetOf(job), state: 'scheduled', progress: await this.progress(manager, job.id), data: { reason } });
+      await this.emitSteps(manager, emit, job, step ? [step] : [], 'pending', { reason });
+      await emit({ type: 'job', ...targetOf(job), state: 'scheduled', data: { reason } });
     });
   }
 
@@ -264,23 +265,15 @@ export class JobStore {
         await manager.query(`UPDATE deployments SET last_error = $2, date_updated = now() WHERE id = $1`, [job.deployment_id, `${job.action}: ${error}`]);
       }
     }
+    await this.emitSteps(manager, emit, job, firstRows(skipped), 'skipped');
+    await emit({ type: 'job', ...targetOf(job), state, data: { ...outcomeData(job), ...(error ? { error } : {}) } });
+  }
+
+  /** Step events for steps one statement moved to `state`, each with the job's progress after it. */
+  async emitSteps(manager: EntityManager, emit: Emit, job: Target, steps: { id: string; name: string }[], state: StepState, data?: Record<string, unknown>): Promise<void> {
+    if (steps.length === 0) return;
     const progress = await this.progress(manager, job.id);
-    for (const step of firstRows<{ id: string; name: string }>(skipped)) {
-      await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'skipped', progress });
-    }
-    await emit({
-      type: 'job',
-      ...targetOf(job),
-      state,
-      progress,
-      data: {
-        book: job.book_name,
-        action: job.action,
-        deployment: job.context?.deployment?.name,
-        should_notify: job.should_notify,
-        ...(error ? { error } : {}),
-      },
-    });
+    for (const step of steps) await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state, progress, data });
   }
 
   /**
@@ -300,13 +293,14 @@ export class JobStore {
         }
         const note = { at: new Date().toISOString(), message: `${lost}; the step runs again` };
         await this.setJob(manager, job.id, 'scheduled', { run_at: sql('now()') });
-        await manager.query(
+        const steps = await manager.query(
           `UPDATE job_steps SET state = 'pending', interruptions = interruptions + 1,
              errors = errors || jsonb_build_array(jsonb_build_object('at', $2::text, 'attempt', attempt, 'message', $3::text))
-           WHERE job_id = $1 AND state = 'running'`,
+           WHERE job_id = $1 AND state = 'running' RETURNING id, name`,
           [job.id, note.at, note.message],
         );
-        await emit({ type: 'job', ...targetOf(job), state: 'scheduled', progress: await this.progress(manager, job.id), data: { reason: 'lease expired' } });
+        await this.emitSteps(manager, emit, job, firstRows(steps), 'pending', { reason: 'lease expired' });
+        await emit({ type: 'job', ...targetOf(job), state: 'scheduled', data: { reason: 'lease expired' } });
       }
       return expired.map((j) => j.id);
     });
@@ -353,8 +347,7 @@ export class JobStore {
         [job.id, reason],
       ),
     );
-    const progress = await this.progress(manager, job.id);
-    for (const step of cancelled) await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'cancel', progress });
+    await this.emitSteps(manager, emit, job, cancelled, 'cancel');
     await this.finishJobIn(manager, emit, job, 'cancel', reason);
   }
 
@@ -416,7 +409,9 @@ export class JobStore {
       // session instead; the stalled worker's write fails and its job is rescued as usual.
       await manager.query(`SELECT set_config('idle_in_transaction_session_timeout', $1, true)`, [String(STALLED_TRANSACTION_MS)]);
       return fn(manager, async (event) => {
-        recorded.push(await this.events.record(manager, event));
+        // Every job and step event tells the progress after its change.
+        const progress = event.progress ?? (event.type === 'job' || event.type === 'step' ? await this.progress(manager, event.job_id) : undefined);
+        recorded.push(await this.events.record(manager, { ...event, progress }));
       });
     });
     this.events.publish(recorded);
@@ -426,8 +421,15 @@ export class JobStore {
 
 export type Emit = (event: DeployEventInput) => Promise<void>;
 
-function targetOf(job: Pick<JobEntity, 'id' | 'deployment_id' | 'group_id' | 'cluster_id'>) {
+type Target = Pick<JobEntity, 'id' | 'deployment_id' | 'group_id' | 'cluster_id'>;
+
+export function targetOf(job: Target) {
   return { job_id: job.id, deployment_id: job.deployment_id, group_id: job.group_id, cluster_id: job.cluster_id };
+}
+
+/** What a job's final event carries for notifications (and the `should_notify` switch). */
+export function outcomeData(job: Pick<JobEntity, 'book_name' | 'action' | 'context' | 'should_notify'>) {
+  return { book: job.book_name, action: job.action, deployment: job.context?.deployment?.name, should_notify: job.should_notify };
 }
 
 function errorFields(error: StepAttemptError): Record<string, unknown> {

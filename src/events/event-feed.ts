@@ -3,14 +3,19 @@
 // connected anywhere; NOTIFY (or the in-process bus) only says "look now", a poll backs it.
 //
 // Sequence values are taken at insert but become visible at commit, so a lower seq can appear
-// after a higher one. The feed delivers strictly in order: on a gap it waits (GAP_WAIT_MS) for
-// the missing seq to commit, and skips it only then (a rolled-back insert leaves a hole forever).
+// after a higher one. The feed delivers in order: on a gap it waits (GAP_WAIT_MS) for the missing
+// seq to commit, then passes it (a rolled-back insert leaves a hole forever) but keeps asking for
+// it for HOLE_MEMORY_MS, and delivers it late if it appears: a transaction that commits slowly
+// reaches clients out of order rather than never.
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { CHANNELS, type PubSub } from '../db/pubsub.js';
 import type { DeployEvent } from './event.types.js';
 
 const GAP_WAIT_MS = 1000;
+const HOLE_MEMORY_MS = 30_000;
+/** holes remembered at most; past it the oldest are forgotten (a sequence jump, a mass rollback) */
+const HOLE_LIMIT = 1000;
 const BATCH = 500;
 
 interface EventRow {
@@ -41,9 +46,11 @@ export function toDeployEvent(row: EventRow): DeployEvent {
 
 export class EventFeed {
   private readonly logger = new Logger('EventFeed');
-  private readonly listeners = new Set<(event: DeployEvent) => void>();
+  private readonly listeners = new Set<(event: DeployEvent, late: boolean) => void>();
   private last = 0;
   private gapSince: number | null = null;
+  /** seqs passed while missing → when; in seq order (Map keeps insertion order) */
+  private readonly holes = new Map<number, number>();
   private reading = false;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
@@ -58,6 +65,12 @@ export class EventFeed {
   async start(): Promise<void> {
     const [row] = (await this.dataSource.query('SELECT COALESCE(max(seq), 0) AS max FROM deploy_events')) as { max: string }[];
     this.last = Number(row?.max ?? 0);
+    // Inserts still uncommitted below the start position are holes like any other.
+    const missing = (await this.dataSource.query(
+      'SELECT s AS seq FROM generate_series(GREATEST($1::bigint - $2, 1), $1::bigint) s WHERE NOT EXISTS (SELECT 1 FROM deploy_events WHERE seq = s)',
+      [this.last, HOLE_LIMIT],
+    )) as { seq: string }[];
+    for (const { seq } of missing) this.holes.set(Number(seq), Date.now());
     this.unsubscribe = this.pubsub.subscribe(CHANNELS.events, () => this.poke());
     this.timer = setInterval(() => this.poke(), this.pollMs);
   }
@@ -68,7 +81,17 @@ export class EventFeed {
     this.listeners.clear();
   }
 
-  onEvent(listener: (event: DeployEvent) => void): () => void {
+  /** The last seq handed to the listeners in order (late holes aside): every event after it is still to come. */
+  get position(): number {
+    return this.last;
+  }
+
+  /** Whether `seq` was passed while missing and may still be delivered late. */
+  isHole(seq: number): boolean {
+    return this.holes.has(seq);
+  }
+
+  onEvent(listener: (event: DeployEvent, late: boolean) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -92,6 +115,7 @@ export class EventFeed {
   }
 
   private async read(): Promise<void> {
+    await this.readHoles();
     for (;;) {
       const rows = (await this.dataSource.query('SELECT * FROM deploy_events WHERE seq > $1 ORDER BY seq LIMIT $2', [this.last, BATCH])) as EventRow[];
       if (rows.length === 0) return;
@@ -103,12 +127,29 @@ export class EventFeed {
           return;
         }
         this.gapSince = null;
+        for (let missing = Math.max(this.last + 1, seq - HOLE_LIMIT); missing < seq; missing++) this.holes.set(missing, Date.now());
         this.last = seq;
-        const event = toDeployEvent(row);
-        for (const listener of this.listeners) listener(event);
+        this.deliver(row, false);
       }
       if (rows.length < BATCH) return;
     }
+  }
+
+  /** Delivers the holes that appeared since, and forgets those too old to wait for. */
+  private async readHoles(): Promise<void> {
+    const now = Date.now();
+    for (const [seq, since] of this.holes) if (now - since > HOLE_MEMORY_MS || this.holes.size > HOLE_LIMIT) this.holes.delete(seq);
+    if (this.holes.size === 0) return;
+    const rows = (await this.dataSource.query('SELECT * FROM deploy_events WHERE seq = ANY($1::bigint[]) ORDER BY seq', [[...this.holes.keys()]])) as EventRow[];
+    for (const row of rows) {
+      this.holes.delete(Number(row.seq));
+      this.deliver(row, true);
+    }
+  }
+
+  private deliver(row: EventRow, late: boolean): void {
+    const event = toDeployEvent(row);
+    for (const listener of this.listeners) listener(event, late);
   }
 
   private gapExpired(): boolean {

@@ -27,6 +27,8 @@ interface Subscription {
   id: string | null;
   /** events are held here while the replay of this subscription runs */
   queue: DeployEvent[] | null;
+  /** the client's `since`: it has every event up to it, so live ones up to it are not sent (late ones are) */
+  since: number;
 }
 
 interface Client {
@@ -35,6 +37,8 @@ interface Client {
   subscriptions: Subscription[];
   /** recently sent seqs: one event matching several subscriptions is sent once */
   sent: Set<number>;
+  /** late events (feed holes) a replay already sent: kept apart from `sent`, which forgets */
+  sentLate: Set<number>;
 }
 
 type Ack = (answer: Record<string, unknown>) => void;
@@ -45,6 +49,7 @@ export class EventsGateway implements OnApplicationShutdown {
   private readonly clients = new Map<string, Client>();
   private io: Server | null = null;
   private feed: EventFeed | null = null;
+  private recheck: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -73,11 +78,15 @@ export class EventsGateway implements OnApplicationShutdown {
     io.on('connection', (socket) => this.connected(socket));
     this.io = io;
     this.feed = new EventFeed(this.dataSource, this.pubsub);
-    this.feed.onEvent((event) => this.dispatch(event));
+    this.feed.onEvent((event, late) => this.dispatch(event, late));
     await this.feed.start();
+    // The handshake checked the token once; a connection outlives its revocation by this much at most.
+    this.recheck = setInterval(() => void this.recheckTokens(), this.config.tokenRecheckSeconds * 1000);
+    this.recheck.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.recheck) clearInterval(this.recheck);
     this.feed?.stop();
     await new Promise<void>((resolve) => (this.io ? this.io.close(() => resolve()) : resolve()));
   }
@@ -95,7 +104,7 @@ export class EventsGateway implements OnApplicationShutdown {
   }
 
   private connected(socket: Socket): void {
-    const client: Client = { socket, principal: socket.data.principal as Principal, subscriptions: [], sent: new Set() };
+    const client: Client = { socket, principal: socket.data.principal as Principal, subscriptions: [], sent: new Set(), sentLate: new Set() };
     this.clients.set(socket.id, client);
     socket.on('subscribe', (message: unknown, ack?: Ack) => {
       this.subscribe(client, message)
@@ -111,6 +120,24 @@ export class EventsGateway implements OnApplicationShutdown {
     socket.on('disconnect', () => this.clients.delete(socket.id));
   }
 
+  /** Closes the connections whose token was revoked since their handshake. */
+  private async recheckTokens(): Promise<void> {
+    const asked = new Set([...this.clients.values()].map((c) => c.principal.tokenId));
+    if (asked.size === 0) return;
+    try {
+      const valid = await this.tokens.stillValid([...asked]);
+      for (const client of this.clients.values()) {
+        const id = client.principal.tokenId;
+        // Connections opened during the query were not asked about: their handshake is newer.
+        // The client's reconnect then meets the handshake's refusal.
+        if (!asked.has(id) || valid.has(id)) continue;
+        client.socket.disconnect(true);
+      }
+    } catch (error) {
+      this.logger.warn(`checking the tokens of open connections failed: ${(error as Error).message}`);
+    }
+  }
+
   private async subscribe(client: Client, message: unknown): Promise<Record<string, unknown>> {
     const target = parseTarget(message);
     if ('error' in target) return { ok: false, error: target.error };
@@ -119,23 +146,43 @@ export class EventsGateway implements OnApplicationShutdown {
     if (target.kind !== 'all' && !maySee(client.principal, resolved.clusterId)) {
       return { ok: false, error: `forbidden: this token may not see ${target.kind} '${target.id}'` };
     }
-    const subscription: Subscription = { kind: target.kind, id: resolved.id, queue: [] };
+    // Subscribing again to the same target (a page of replay, a resubscribe) replaces it.
+    client.subscriptions = client.subscriptions.filter((s) => !(s.kind === target.kind && s.id === resolved.id));
+    // The replay reads the table only up to what the feed has delivered, taken in the same tick
+    // as the subscription joins: everything after it comes through the queue, in feed order, so
+    // the two never overlap or leave a gap.
+    const upTo = this.feed!.position;
+    const subscription: Subscription = { kind: target.kind, id: resolved.id, queue: [], since: target.since ?? 0 };
     client.subscriptions.push(subscription);
     let replayed = 0;
-    if (target.since !== undefined) {
-      const rows = await this.dataSource.query(
+    let more = false;
+    let lastSeq = target.since ?? null;
+    if (target.since !== undefined && target.since < upTo) {
+      const rows = (await this.dataSource.query(
         target.kind === 'all'
-          ? `SELECT * FROM deploy_events WHERE seq > $1 ORDER BY seq LIMIT ${REPLAY_LIMIT}`
-          : `SELECT * FROM deploy_events WHERE ${COLUMN[target.kind]} = $2 AND seq > $1 ORDER BY seq LIMIT ${REPLAY_LIMIT}`,
-        target.kind === 'all' ? [target.since] : [target.since, resolved.id],
-      );
-      for (const row of rows) if (this.send(client, toDeployEvent(row))) replayed++;
+          ? `SELECT * FROM deploy_events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${REPLAY_LIMIT}`
+          : `SELECT * FROM deploy_events WHERE ${COLUMN[target.kind]} = $3 AND seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${REPLAY_LIMIT}`,
+        target.kind === 'all' ? [target.since, upTo] : [target.since, upTo, resolved.id],
+      )) as Parameters<typeof toDeployEvent>[0][];
+      for (const row of rows) {
+        const event = toDeployEvent(row);
+        if (!this.send(client, event)) continue;
+        replayed++;
+        if (this.feed!.isHole(event.seq)) remember(client.sentLate, event.seq, SENT_MEMORY);
+      }
+      more = rows.length === REPLAY_LIMIT;
+      if (rows.length) lastSeq = Number(rows[rows.length - 1]!.seq);
     }
-    // Live events that arrived during the replay follow it, in order; `sent` drops repeats.
+    if (more) {
+      // Not live yet: the client asks for the next page (since = last_seq), and live events
+      // start after the last page, so none overtakes the replay.
+      client.subscriptions = client.subscriptions.filter((s) => s !== subscription);
+      return { ok: true, kind: target.kind, id: resolved.id, replayed, more, last_seq: lastSeq };
+    }
     const queued = subscription.queue ?? [];
     subscription.queue = null;
     for (const event of queued) this.send(client, event);
-    return { ok: true, kind: target.kind, id: resolved.id, replayed };
+    return { ok: true, kind: target.kind, id: resolved.id, replayed, more, last_seq: lastSeq };
   }
 
   /** The record's id (names are accepted) and its cluster, for the visibility check. */
@@ -153,10 +200,12 @@ export class EventsGateway implements OnApplicationShutdown {
     return rows.length === 1 ? { id: rows[0]!.id, clusterId: rows[0]!.cluster_id } : null;
   }
 
-  private dispatch(event: DeployEvent): void {
+  private dispatch(event: DeployEvent, late: boolean): void {
     for (const client of this.clients.values()) {
       let live = false;
       for (const subscription of client.subscriptions) {
+        // The client has it (it came from a node whose feed was ahead); a late one it may lack.
+        if (!late && event.seq <= subscription.since) continue;
         if (!matches(subscription, event, client.principal)) continue;
         if (subscription.queue) subscription.queue.push(event);
         else live = true;
@@ -166,14 +215,19 @@ export class EventsGateway implements OnApplicationShutdown {
   }
 
   private send(client: Client, event: DeployEvent): boolean {
-    if (client.sent.has(event.seq)) return false;
-    client.sent.add(event.seq);
-    if (client.sent.size > SENT_MEMORY) client.sent.delete(client.sent.values().next().value!);
+    if (client.sentLate.delete(event.seq) || client.sent.has(event.seq)) return false;
+    remember(client.sent, event.seq, SENT_MEMORY);
     client.socket.emit('deploy_event', event);
     const notification = notificationOf(event);
     if (notification) client.socket.emit('notification', notification);
     return true;
   }
+}
+
+/** Adds to a set that forgets its oldest entries past `limit`. */
+function remember(set: Set<number>, seq: number, limit: number): void {
+  set.add(seq);
+  if (set.size > limit) set.delete(set.values().next().value!);
 }
 
 function matches(subscription: Subscription, event: DeployEvent, principal: Principal): boolean {

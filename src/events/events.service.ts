@@ -6,6 +6,10 @@ import { PUBSUB } from '../db/pubsub.provider.js';
 import { QUIRE_CONFIG } from '../config/config.module.js';
 import type { QuireConfig } from '../config/config.js';
 
+const PRUNE_FIRST_MS = 5_000;
+const PRUNE_EVERY_MS = 3600_000;
+const PRUNE_BATCH = 10_000;
+
 interface EventRow {
   seq: string;
   at: Date;
@@ -43,8 +47,13 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   onApplicationBootstrap(): void {
-    // Events are the largest table: keep `QUIRE_EVENT_RETENTION_DAYS` of them.
-    this.pruner = setInterval(() => void this.prune(), 3600_000);
+    // Events are the largest table: keep `QUIRE_EVENT_RETENTION_DAYS` of them. First soon after
+    // start (a node that restarts more often than hourly would otherwise never prune), not during it.
+    this.pruner = setTimeout(() => {
+      void this.prune();
+      this.pruner = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+      this.pruner.unref();
+    }, PRUNE_FIRST_MS);
     this.pruner.unref();
   }
 
@@ -52,15 +61,29 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
     if (this.pruner) clearInterval(this.pruner);
   }
 
-  async prune(): Promise<number> {
+  /**
+   * Deletes the events older than the retention, `batch` rows a statement: one DELETE of a
+   * month of events would hold its locks and bloat the WAL in one go. SKIP LOCKED lets nodes
+   * pruning at once share the work instead of waiting on each other.
+   */
+  async prune(batch = PRUNE_BATCH): Promise<number> {
+    let total = 0;
     try {
-      const result = (await this.dataSource.query(`DELETE FROM deploy_events WHERE at < now() - make_interval(days => $1)`, [
-        this.config.eventRetentionDays,
-      ])) as [unknown[], number];
-      return Array.isArray(result) ? Number(result[1] ?? 0) : 0;
+      const [{ cutoff }] = (await this.dataSource.query(`SELECT now() - make_interval(days => $1) AS cutoff`, [this.config.eventRetentionDays])) as [
+        { cutoff: Date },
+      ];
+      for (;;) {
+        const result = (await this.dataSource.query(
+          `DELETE FROM deploy_events WHERE seq IN (SELECT seq FROM deploy_events WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+          [cutoff, batch],
+        )) as [unknown[], number];
+        const deleted = Array.isArray(result) ? Number(result[1] ?? 0) : 0;
+        total += deleted;
+        if (deleted < batch) return total;
+      }
     } catch (error) {
       this.logger.warn(`pruning events failed: ${(error as Error).message}`);
-      return 0;
+      return total;
     }
   }
 }

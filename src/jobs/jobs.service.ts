@@ -10,8 +10,6 @@ import type { DurationHistory } from './estimates.js';
 import { BooksService } from '../books/books.service.js';
 import { contentHash } from '../books/canonical-json.js';
 import { InventoryService, type DeploymentTarget } from '../inventory/inventory.service.js';
-import { EventsService } from '../events/events.service.js';
-import type { DeployEvent } from '../events/event.types.js';
 import { ErrorCode, QuireError, notFound } from '../common/errors.js';
 import { isUuid } from '../common/input.js';
 import { QUIRE_CONFIG } from '../config/config.module.js';
@@ -22,7 +20,7 @@ import { templates } from '../templates/template-engine.js';
 import { runTimeFields } from '../books/templated-fields.js';
 import { CHANNELS, type PubSub } from '../db/pubsub.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
-import { JobStore } from '../engine/job-store.js';
+import { JobStore, outcomeData, targetOf } from '../engine/job-store.js';
 import { FINAL_JOB_STATES, stepStatesLeadingTo } from './job-state.js';
 import { maySee, type Principal } from '../api/tokens.service.js';
 
@@ -54,7 +52,6 @@ export class JobsService {
     private readonly dataSource: DataSource,
     private readonly books: BooksService,
     private readonly inventory: InventoryService,
-    private readonly events: EventsService,
     @Inject(QUIRE_CONFIG) private readonly config: QuireConfig,
     @Inject(PUBSUB) private readonly pubsub: PubSub,
     private readonly store: JobStore,
@@ -162,8 +159,7 @@ export class JobsService {
         await manager.query(`UPDATE jobs SET cancel_requested = true WHERE id = $1`, [id]);
         return false;
       }
-      await manager.query(`UPDATE job_steps SET state = 'cancel', date_finished = now() WHERE job_id = $1 AND state IN ('waiting', 'retrying', 'running')`, [id]);
-      await this.store.finishJobIn(manager, emit, row, 'cancel', `cancelled by ${by}`);
+      await this.store.endCancelled(manager, emit, row, `cancelled by ${by}`);
       return true;
     });
     if (!immediate) await this.pubsub.publish(CHANNELS.cancel, id).catch(() => undefined);
@@ -180,20 +176,23 @@ export class JobsService {
       await this.store.write(async (manager, emit) => {
         const steps = (await manager.query(`SELECT id, position, state FROM job_steps WHERE job_id = $1 ORDER BY position`, [id])) as JobStepEntity[];
         const from = steps.find((s) => s.state === 'error' || s.state === 'cancel')?.position ?? steps.find((s) => s.state !== 'done')?.position;
-        if (from !== undefined) {
-          await manager.query(
-            `UPDATE job_steps SET state = 'pending', attempt = 0, interruptions = 0, error = NULL, date_started = NULL, date_finished = NULL, duration = NULL
-             WHERE job_id = $1 AND position >= $2 AND state = ANY($3)`,
-            [id, from, stepStatesLeadingTo('pending').filter((s) => s !== 'running' && s !== 'retrying')],
-          );
-        }
+        const reset =
+          from === undefined
+            ? []
+            : await manager.query(
+                `UPDATE job_steps SET state = 'pending', attempt = 0, interruptions = 0, error = NULL, date_started = NULL, date_finished = NULL, duration = NULL
+                 WHERE job_id = $1 AND position >= $2 AND state = ANY($3) RETURNING id, name, position`,
+                [id, from, stepStatesLeadingTo('pending').filter((s) => s !== 'running' && s !== 'retrying')],
+              );
         const updated = await manager.query(
           `UPDATE jobs SET state = 'scheduled', run_at = now(), error = NULL, date_done = NULL, cancel_requested = false, date_scheduled = now()
            WHERE id = $1 AND state IN ('error', 'cancel') RETURNING id`,
           [id],
         );
         if (!firstRows(updated).length) throw new QuireError(ErrorCode.StateConflict, `job ${id} changed meanwhile; try again`);
-        await emit({ type: 'job', job_id: id, deployment_id: job.deployment_id, group_id: job.group_id, cluster_id: job.cluster_id, state: 'scheduled', data: { resumed_by: by } });
+        const again = (firstRows(reset) as JobStepEntity[]).sort((a, b) => a.position - b.position);
+        await this.store.emitSteps(manager, emit, job, again, 'pending', { resumed_by: by });
+        await emit({ type: 'job', ...targetOf(job), state: 'scheduled', data: { resumed_by: by } });
       });
     } catch (error) {
       if ((error as { code?: string }).code === '23505') {
@@ -228,9 +227,8 @@ export class JobsService {
       );
       // The job goes back to the queue; a worker continues after this step.
       await manager.query(`UPDATE jobs SET state = 'scheduled', run_at = now() WHERE id = $1 AND state = 'running'`, [id]);
-      const target = { job_id: id, deployment_id: job.deployment_id, group_id: job.group_id, cluster_id: job.cluster_id };
-      await emit({ type: 'step', ...target, step_id: step.id, step_name: step.name, state: outcome === 'ack' ? 'done' : 'error', data: { resolution } });
-      await emit({ type: 'job', ...target, state: 'scheduled' });
+      await this.store.emitSteps(manager, emit, job, [step], outcome === 'ack' ? 'done' : 'error', { resolution });
+      await emit({ type: 'job', ...targetOf(job), state: 'scheduled' });
     });
     await this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
     return this.get(id);
@@ -300,8 +298,7 @@ export class JobsService {
   }
 
   private async storeJob(compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<TriggerResult> {
-    const events: DeployEvent[] = [];
-    const outcome = await this.dataSource.transaction(async (manager) => {
+    const outcome = await this.store.write(async (manager, emit) => {
       const skipped = compiled.skip_reason !== null;
       const now = new Date();
       const { steps, eta_s, ...jobFields } = compiled;
@@ -329,21 +326,18 @@ export class JobsService {
         JobStepEntity,
         steps.map((s) => ({ ...s, job_id: compiled.id })) as never,
       );
-      const target = { job_id: compiled.id, deployment_id: compiled.deployment_id, group_id: compiled.group_id, cluster_id: compiled.cluster_id };
-      events.push(
-        await this.events.record(manager, {
-          type: 'job',
-          ...target,
-          state: skipped ? 'done' : 'scheduled',
-          progress: { done_steps: skipped ? steps.length : 0, total_steps: steps.length, eta_s },
-          data: { action: compiled.action, book: compiled.book_name, ...(skipped ? { skip_reason: compiled.skip_reason } : {}) },
-        }),
-      );
+      // A job skipped here ends at once: its event is its final outcome, and notifies like one.
+      await emit({
+        type: 'job',
+        ...targetOf(compiled),
+        state: skipped ? 'done' : 'scheduled',
+        progress: { done_steps: skipped ? steps.length : 0, total_steps: steps.length, eta_s },
+        data: skipped ? { ...outcomeData(compiled), skip_reason: compiled.skip_reason } : { action: compiled.action, book: compiled.book_name },
+      });
       return { existing: null };
     });
     // Read after the transaction: on the embedded database a query outside it would wait for it.
     if (outcome.existing) return { job: await this.get(outcome.existing, request.principal), created: false };
-    this.events.publish(events);
     return { job: await this.get(compiled.id), created: true };
   }
 

@@ -121,6 +121,12 @@ describe('engine: crashed, stalled and disconnected workers', () => {
     expect(
       events.filter((e) => e.type === 'job' && e.payload.state === 'scheduled' && (e.payload.data as any)?.reason === 'lease expired'),
     ).toHaveLength(1);
+    // The rescue puts step two back to pending: an event, like every state change.
+    expect(
+      events.filter((e) => e.type === 'step' && e.payload.step_name === 'two' && e.payload.state === 'pending').map((e) => e.payload.data?.reason),
+    ).toEqual(['lease expired']);
+    const { told, stored } = await cluster.told(jobId);
+    expect(told).toEqual(stored);
   });
 
   it('SIGSTOP past the lease, another worker takes over, SIGCONT: the stale worker writes nothing', async () => {

@@ -240,6 +240,15 @@ describe('engine: step outcomes', () => {
       ['finish', 'done'],
     ]);
     expect((steps[1] as any).resolution).toMatchObject({ outcome: 'ack', note: 'looked fine' });
+    // The ack's events carry the progress it made, like the worker's.
+    const acked = (await cluster.events(jobId)).filter((e) => (e.payload.data as any)?.resolution || (e.type === 'job' && e.payload.state === 'scheduled'));
+    expect(acked.map((e) => [e.type, e.payload.state, e.payload.progress?.done_steps])).toEqual([
+      ['job', 'scheduled', 0],
+      ['step', 'done', 2],
+      ['job', 'scheduled', 2],
+    ]);
+    const { told, stored } = await cluster.told(jobId);
+    expect(told).toEqual(stored);
     expect([cluster.count(`${jobId}.prep`), cluster.count(`${jobId}.finish`)]).toEqual([1, 1]);
     expect(worker.alive).toBe(true);
   });
@@ -260,5 +269,19 @@ describe('engine: step outcomes', () => {
     expect(cluster.count(`${jobId}.finish`)).toBe(0);
     // A second answer is refused: the step no longer waits.
     expect((await cluster.api('POST', `/api/jobs/${jobId}/steps/approve/ack`)).status).toBe(409);
+    const { told, stored } = await cluster.told(jobId);
+    expect(told).toEqual(stored);
+  });
+
+  it('cancelling a job whose manual step waits ends it at once, every change an event with progress', async () => {
+    const jobId = await cluster.trigger('d8', 'approve');
+    await until('the manual step to wait', async () => (await cluster.step(jobId, 'approve')).state === 'waiting');
+    const cancel = await cluster.api('POST', `/api/jobs/${jobId}/cancel`);
+    expect(cancel.status).toBe(200); // no worker held it: it ended at once
+    expect((await cluster.job(jobId)).state).toBe('cancel');
+    const story = (await cluster.events(jobId)).filter((e) => e.type !== 'output').map((e) => `${e.type}:${e.payload.step_name ?? ''}:${e.payload.state}`);
+    expect(story.slice(-3)).toEqual(['step:approve:cancel', 'step:finish:skipped', 'job::cancel']);
+    const { told, stored } = await cluster.told(jobId);
+    expect(told).toEqual(stored);
   });
 });

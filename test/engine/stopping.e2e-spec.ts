@@ -98,6 +98,8 @@ describe('engine: cancel, resume and graceful shutdown', () => {
       ['after', 'skipped'],
     ]);
     expect(job.lease_token).toBeNull();
+    const cancelled = await cluster.told(jobId);
+    expect(cancelled.told).toEqual(cancelled.stored);
 
     // Resume: from the cancelled step; the step done before is not run again.
     writeFileSync(join(cluster.markers, 'go'), '');
@@ -110,6 +112,21 @@ describe('engine: cancel, resume and graceful shutdown', () => {
       ['hang', 'done'],
       ['after', 'done'],
     ]);
+    // Resume's own changes are events too: the steps it puts back, the job it schedules.
+    const story = (await cluster.events(jobId)).filter((e) => e.type !== 'output').map((e) => `${e.type}:${e.payload.step_name ?? ''}:${e.payload.state}`);
+    expect(story.slice(story.indexOf('job::cancel') + 1)).toEqual([
+      'step:hang:pending',
+      'step:after:pending',
+      'job::scheduled',
+      'job::running',
+      'step:hang:running',
+      'step:hang:done',
+      'step:after:running',
+      'step:after:done',
+      'job::done',
+    ]);
+    const resumedTold = await cluster.told(jobId);
+    expect(resumedTold.told).toEqual(resumedTold.stored);
     console.log(`cancel: the step's process tree was gone ${gone} ms after POST /cancel`);
   });
 
@@ -143,12 +160,15 @@ describe('engine: cancel, resume and graceful shutdown', () => {
       'job::scheduled',
       'job::running',
       'step:long:running',
-      'job::scheduled', // handed back by term-a
+      'step:long:pending', // handed back by term-a
+      'job::scheduled',
       'job::running',
       'step:long:running',
       'step:long:done',
       'job::done',
     ]);
+    const { told, stored } = await cluster.told(jobId);
+    expect(told).toEqual(stored);
     expect(b.alive).toBe(true);
   });
 });

@@ -161,7 +161,16 @@ export interface EventRow {
   type: string;
   job_id: string;
   step_id: string | null;
-  payload: { state?: string; step_name?: string; data?: Record<string, unknown> };
+  payload: { state?: string; step_name?: string; progress?: { done_steps: number; total_steps: number; eta_s: number }; data?: Record<string, unknown> };
+}
+
+/** A job's state as a client following its events knows it, or as its rows hold it. */
+export interface JobAsTold {
+  job: string | null;
+  steps: Record<string, string>;
+  done_steps: number | null;
+  /** job and step events without `progress` */
+  without_progress: string[];
 }
 
 /** One test database, one temp tree (books, data, markers) and the processes running on them. */
@@ -298,6 +307,30 @@ export class QuireCluster {
 
   async events(jobId: string): Promise<EventRow[]> {
     return (await this.db.query<EventRow>('SELECT * FROM deploy_events WHERE job_id = $1 ORDER BY seq', [jobId])).rows;
+  }
+
+  /**
+   * What the job's events tell, beside what its rows hold: every state change must have its
+   * event, so the two agree (steps start `pending`, an event is needed only when they move).
+   */
+  async told(jobId: string): Promise<{ told: JobAsTold; stored: JobAsTold }> {
+    const [events, job, steps] = [await this.events(jobId), await this.job(jobId), await this.steps(jobId)];
+    const told: JobAsTold = { job: null, steps: Object.fromEntries(steps.map((s) => [s.name, 'pending'])), done_steps: null, without_progress: [] };
+    for (const { type, seq, payload } of events) {
+      if (type !== 'job' && type !== 'step') continue;
+      if (type === 'job') told.job = payload.state ?? null;
+      else told.steps[payload.step_name!] = payload.state!;
+      if (payload.progress) told.done_steps = payload.progress.done_steps;
+      else told.without_progress.push(`${seq} ${type}:${payload.step_name ?? ''}:${payload.state}`);
+    }
+    const final = ['done', 'error', 'skipped', 'cancel'];
+    const stored: JobAsTold = {
+      job: job.state,
+      steps: Object.fromEntries(steps.map((s) => [s.name, s.state])),
+      done_steps: steps.filter((s) => final.includes(s.state)).length,
+      without_progress: [],
+    };
+    return { told, stored };
   }
 
   /** Waits until the job is done, error or cancel; returns its row. */

@@ -4,7 +4,6 @@
 // server refuses, the connection drops) `status` says so and the views poll the REST API.
 
 const CLIENT_URL = '/socket.io/socket.io.min.js';
-const REPLAY_LIMIT = 20_000; // the gateway replays at most this many events per subscribe
 const SEEN_MEMORY = 10_000;
 const ACK_TIMEOUT_MS = 10_000;
 
@@ -141,8 +140,12 @@ export class LiveChannel {
         return;
       }
       if (answer.id) subscription.id = answer.id;
-      // The replay stops at the server's limit: ask for the rest.
-      if ((answer.replayed ?? 0) >= REPLAY_LIMIT) return this.send(subscription);
+      // The replay stopped at the server's page limit (`more`): ask for the rest, from the last
+      // seq it replayed (events it left out as already sent do not reach receive()).
+      if (answer.more) {
+        if (typeof answer.last_seq === 'number' && (subscription.lastSeq === null || answer.last_seq > subscription.lastSeq)) subscription.lastSeq = answer.last_seq;
+        return this.send(subscription);
+      }
       subscription.ok = true;
       if ([...this.subscriptions.values()].every((s) => s.ok)) {
         this.setStatus('live');
