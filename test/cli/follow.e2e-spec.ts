@@ -10,14 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { inventory } from '../support/processes.js';
 
-const INVENTORY = `clusters:
-  - name: c1
-    groups:
-      - name: g1
-        deployments:
-          - { name: app-1, kind: web }
-`;
 const book = (action: string, last: string) => `name: web.${action}
 kind: web
 action: ${action}
@@ -139,7 +133,7 @@ describe('quire run --follow', () => {
 
   beforeAll(async () => {
     booksDir = mkdtempSync(join(tmpdir(), 'quire-follow-'));
-    writeFileSync(join(booksDir, 'inventory.yaml'), INVENTORY);
+    writeFileSync(join(booksDir, 'inventory.yaml'), inventory('web', 1));
     writeFileSync(join(booksDir, 'web.deploy.book.yaml'), book('deploy', 'echo last'));
     writeFileSync(join(booksDir, 'web.broken.book.yaml'), book('broken', 'echo failing; exit 3'));
     writeFileSync(join(booksDir, 'web.wait.book.yaml'), WAIT_BOOK);
@@ -158,19 +152,19 @@ describe('quire run --follow', () => {
   const lastDisplay = (stdout: string) => stdout.slice(stdout.lastIndexOf('job '));
 
   it('ends with exit code 0 when the job ends done, listing each step', async () => {
-    const result = await quire(env, ['run', 'app-1', 'deploy', '--follow']);
+    const result = await quire(env, ['run', 'd1', 'deploy', '--follow']);
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     const display = lastDisplay(result.stdout);
-    expect(display).toMatch(/^job \S+ web\.deploy on app-1: done/);
+    expect(display).toMatch(/^job \S+ web\.deploy on d1: done/);
     for (const step of ['first', 'second', 'last']) expect(display).toMatch(new RegExp(`✔ ${step}\\s+done`));
     expect(display).toContain('3/3 steps');
   });
 
   it('ends with a non-zero exit code when the job fails', async () => {
-    const result = await quire(env, ['run', 'app-1', 'broken', '--follow']);
+    const result = await quire(env, ['run', 'd1', 'broken', '--follow']);
     expect(result.code).toBe(1);
     const display = lastDisplay(result.stdout);
-    expect(display).toMatch(/^job \S+ web\.broken on app-1: error/);
+    expect(display).toMatch(/^job \S+ web\.broken on d1: error/);
     expect(display).toMatch(/✔ first\s+done/);
     expect(display).toMatch(/✔ second\s+done/);
     expect(display).toMatch(/✖ last\s+error/);
@@ -178,7 +172,7 @@ describe('quire run --follow', () => {
 
   it('rides out a dropped connection: socket.io reconnects and the command still ends with the job', async () => {
     let cut = false;
-    const result = await quire(env, ['run', 'app-1', 'deploy', '--follow'], {
+    const result = await quire(env, ['run', 'd1', 'deploy', '--follow'], {
       onStdout: (stdout) => {
         // once a live event made it draw again: the socket is up
         if (cut || (stdout.match(/^job \S+ /gm) ?? []).length < 2) return;
@@ -188,11 +182,11 @@ describe('quire run --follow', () => {
     });
     expect(cut).toBe(true);
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(lastDisplay(result.stdout)).toMatch(/^job \S+ web\.deploy on app-1: done/);
+    expect(lastDisplay(result.stdout)).toMatch(/^job \S+ web\.deploy on d1: done/);
   });
 
   it('follow --output pages through a replay longer than one page (the ack says `more`)', async () => {
-    const { job } = (await app.api('POST', '/api/deployments/app-1/actions/wait', {})).body;
+    const { job } = (await app.api('POST', '/api/deployments/d1/actions/wait', {})).body;
     const db = new pg.Client({ connectionString: app.database!.url });
     await db.connect();
     try {
