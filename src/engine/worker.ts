@@ -61,20 +61,26 @@ export class Worker {
 
   private async claimWhileRoom(): Promise<void> {
     while (!this.stopping && this.running.size < this.config.concurrency) {
-      const job = await this.store.claim({
-        workerId: this.config.workerId,
-        leaseSeconds: this.config.leaseSeconds,
-        channels: this.config.channels,
-        defaultCapacity: this.config.channels.default ?? 8,
-      });
-      if (!job) return;
-      const run = this.runner.run(job, { drain: this.drain.signal, shutdown: this.shutdown.signal }).finally(() => {
-        this.running.delete(run);
-        // The job's end may free a lock or a channel slot: for this node and the others.
-        void this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
-        this.wake();
-      });
-      this.running.add(run);
+      const room = this.config.concurrency - this.running.size;
+      const jobs = await this.store.claim(
+        {
+          workerId: this.config.workerId,
+          leaseSeconds: this.config.leaseSeconds,
+          channels: this.config.channels,
+          defaultCapacity: this.config.channels.default ?? 8,
+        },
+        room,
+      );
+      for (const job of jobs) {
+        const run = this.runner.run(job, { drain: this.drain.signal, shutdown: this.shutdown.signal }).finally(() => {
+          this.running.delete(run);
+          // The job's end may free a lock or a channel slot: for this node and the others.
+          void this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
+          this.wake();
+        });
+        this.running.add(run);
+      }
+      if (jobs.length < room) return;
     }
   }
 
