@@ -34,4 +34,23 @@ describe('the follow display', () => {
     expect(lines[3]).toMatch(/· c\s+pending\s+est 10s/);
     expect(lines[4]).toContain('1/3 steps, ETA 25s');
   });
+  it('tells what a waiting manual step asks of a person, and how to answer', () => {
+    const now = Date.parse('2026-01-01T00:01:00Z');
+    const lines = renderJob(
+      {
+        id: 'j2',
+        state: 'running',
+        book: 'app.destroy',
+        deployment: 'web',
+        progress: { done_steps: 0, total_steps: 1, eta_s: 300 },
+        steps: [
+          { name: 'confirm', state: 'waiting', estimated_duration: 300, date_started: '2026-01-01T00:00:00Z', duration: null, outputs: { instructions: 'Check web\nthen say yes' } },
+        ],
+      },
+      now,
+    );
+    expect(lines[1]).toMatch(/⏸ confirm\s+waiting\s+1m00s\/5m00s/);
+    expect(lines[2]).toBe('      waiting for a person: Check web then say yes');
+    expect(lines[3]).toBe('      answer in the portal, or POST /api/jobs/j2/steps/confirm/ack (or /reject)');
+  });
 });

@@ -10,6 +10,8 @@ interface StepLine {
   estimated_duration: number;
   date_started: string | null;
   duration: number | null;
+  /** a waiting `manual` step's rendered instructions are in `outputs.instructions` */
+  outputs?: { instructions?: unknown } | null;
 }
 interface JobSnapshot {
   id: string;
@@ -48,9 +50,16 @@ export function progressBar(done: number, total: number, width = 24): string {
 export function renderJob(job: JobSnapshot, now = Date.now()): string[] {
   const lines = [`job ${job.id} ${job.book}${job.deployment ? ` on ${job.deployment}` : ''}: ${job.state}`];
   for (const step of job.steps) {
-    const elapsed = step.duration ?? (step.date_started && step.state === 'running' ? (now - Date.parse(step.date_started)) / 1000 : 0);
+    const ticking = step.state === 'running' || step.state === 'waiting';
+    const elapsed = step.duration ?? (step.date_started && ticking ? (now - Date.parse(step.date_started)) / 1000 : 0);
     const timing = step.state === 'pending' ? `est ${formatSeconds(step.estimated_duration)}` : `${formatSeconds(elapsed)}/${formatSeconds(step.estimated_duration)}`;
     lines.push(`  ${MARK[step.state] ?? '?'} ${step.name.padEnd(24)} ${step.state.padEnd(9)} ${timing}`);
+    if (step.state === 'waiting') {
+      // A person must answer: say what they are asked and how, so the terminal is not a dead end.
+      const instructions = typeof step.outputs?.instructions === 'string' ? step.outputs.instructions : 'Acknowledge this step to continue.';
+      lines.push(`      waiting for a person: ${instructions.replace(/\s+/g, ' ').trim()}`);
+      lines.push(`      answer in the portal, or POST /api/jobs/${job.id}/steps/${step.name}/ack (or /reject)`);
+    }
   }
   const { done_steps, total_steps, eta_s } = job.progress;
   lines.push(`  ${progressBar(done_steps, total_steps)} ${done_steps}/${total_steps} steps, ETA ${FINAL.includes(job.state) ? '-' : formatSeconds(eta_s)}`);
@@ -64,6 +73,8 @@ export async function followJob(api: ApiClient, token: string, jobId: string, op
   let drawn = 0;
   const draw = () => {
     const lines = renderJob(job);
+    // A display that shrank (a manual step answered) clears the lines it no longer uses.
+    if (tty) while (lines.length < drawn) lines.push('');
     if (tty) write(`${drawn ? `\x1b[${drawn}A` : ''}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
     else write(`${lines.join('\n')}\n`);
     drawn = lines.length;
