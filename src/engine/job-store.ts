@@ -310,7 +310,8 @@ export class JobStore {
   /**
    * A `manual` step waits holding no worker, so no worker's timer ends it: this sweep fails
    * the ones whose timeout passed, and the job goes back to the queue, where a worker applies
-   * the step's `on_failure` exactly as for a person's rejection.
+   * the step's `on_failure` exactly as for a person's rejection. Both rows are taken with SKIP
+   * LOCKED: a person answering at this moment holds the step, and the sweep leaves it to them.
    */
   async expireWaiting(): Promise<string[]> {
     return this.write(async (manager, emit) => {
@@ -320,7 +321,7 @@ export class JobStore {
            FROM job_steps s JOIN jobs j ON j.id = s.job_id
            WHERE s.state = 'waiting' AND j.state = 'running' AND j.lease_token IS NULL
              AND s.date_started + make_interval(secs => s.timeout) < now()
-           FOR UPDATE OF j SKIP LOCKED`,
+           FOR UPDATE OF s, j SKIP LOCKED`,
         ),
       );
       for (const row of rows) {
@@ -331,9 +332,8 @@ export class JobStore {
           duration: sql('EXTRACT(EPOCH FROM (now() - date_started))'),
         });
         await this.setJob(manager, row.id, 'scheduled', { run_at: sql('now()') });
-        const progress = await this.progress(manager, row.id);
-        await emit({ type: 'step', ...targetOf(row), step_id: row.step_id, step_name: row.step_name, state: 'error', progress, data: { error: error.message } });
-        await emit({ type: 'job', ...targetOf(row), state: 'scheduled', progress });
+        await emit({ type: 'step', ...targetOf(row), step_id: row.step_id, step_name: row.step_name, state: 'error', data: { error: error.message } });
+        await emit({ type: 'job', ...targetOf(row), state: 'scheduled' });
       }
       return rows.map((r) => r.id);
     });
