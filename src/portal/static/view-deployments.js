@@ -12,8 +12,13 @@ export function mountDeployments(root) {
   let loading = null;
   let timer = null;
 
+  let again = false;
   async function refresh() {
-    if (loading) return loading;
+    // A read in flight may predate the change that asks for this one: read once more after it.
+    if (loading) {
+      again = true;
+      return loading;
+    }
     loading = (async () => {
       try {
         const [inventory, jobs] = await Promise.all([loadInventory(), get('/api/jobs?limit=500').then((b) => b.jobs ?? [])]);
@@ -33,7 +38,13 @@ export function mountDeployments(root) {
         status.textContent = `Could not load the deployments: ${error.message}`;
         status.className = 'error-text';
       }
-    })().finally(() => (loading = null));
+    })().finally(() => {
+      loading = null;
+      if (again && !destroyed) {
+        again = false;
+        void refresh();
+      }
+    });
     return loading;
   }
 

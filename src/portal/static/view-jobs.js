@@ -46,7 +46,7 @@ export function mountJobs(root, { query }) {
     event?.preventDefault();
     Object.assign(filters, { deployment: deploymentSelect.value, state: stateSelect.value, limit: limitSelect.value });
     history.replaceState(null, '', `#/jobs${q({ ...filters, limit: filters.limit === '50' ? '' : filters.limit })}`);
-    refresh(true);
+    refresh();
   };
   function reset() {
     deploymentSelect.value = '';
@@ -76,9 +76,10 @@ export function mountJobs(root, { query }) {
     .catch(() => {});
 
   let again = false;
-  function refresh(force = false) {
+  function refresh() {
+    // A read in flight may predate the change that asks for this one: read once more after it.
     if (loading) {
-      again ||= force;
+      again = true;
       return loading;
     }
     loading = get(`/api/jobs${q(filters)}`)
