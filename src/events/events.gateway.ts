@@ -7,7 +7,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { DataSource } from 'typeorm';
 import { EventFeed, toDeployEvent } from './event-feed.js';
-import type { DeployEvent } from './event.types.js';
+import { EVENT_TYPES, type DeployEvent } from './event.types.js';
 import { TokensService, maySee, type Principal } from '../api/tokens.service.js';
 import { bearerToken } from '../api/auth.guard.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
@@ -29,6 +29,8 @@ interface Subscription {
   queue: DeployEvent[] | null;
   /** the client's `since`: it has every event up to it, so live ones up to it are not sent (late ones are) */
   since: number;
+  /** only these event types, when the client asked for some (`types: ['job']`: no output chunks) */
+  types: readonly string[] | null;
 }
 
 interface Client {
@@ -152,17 +154,21 @@ export class EventsGateway implements OnApplicationShutdown {
     // as the subscription joins: everything after it comes through the queue, in feed order, so
     // the two never overlap or leave a gap.
     const upTo = this.feed!.position;
-    const subscription: Subscription = { kind: target.kind, id: resolved.id, queue: [], since: target.since ?? 0 };
+    const subscription: Subscription = { kind: target.kind, id: resolved.id, queue: [], since: target.since ?? 0, types: target.types ?? null };
     client.subscriptions.push(subscription);
     let replayed = 0;
     let more = false;
     let lastSeq = target.since ?? null;
     if (target.since !== undefined && target.since < upTo) {
+      const where = ['seq > $1', 'seq <= $2', '($3::text[] IS NULL OR type = ANY($3))'];
+      const params: unknown[] = [target.since, upTo, subscription.types];
+      if (target.kind !== 'all') {
+        where.push(`${COLUMN[target.kind]} = $4`);
+        params.push(resolved.id);
+      }
       const rows = (await this.dataSource.query(
-        target.kind === 'all'
-          ? `SELECT * FROM deploy_events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${REPLAY_LIMIT}`
-          : `SELECT * FROM deploy_events WHERE ${COLUMN[target.kind]} = $3 AND seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${REPLAY_LIMIT}`,
-        target.kind === 'all' ? [target.since, upTo] : [target.since, upTo, resolved.id],
+        `SELECT * FROM deploy_events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${REPLAY_LIMIT}`,
+        params,
       )) as Parameters<typeof toDeployEvent>[0][];
       for (const row of rows) {
         const event = toDeployEvent(row);
@@ -231,6 +237,7 @@ function remember(set: Set<number>, seq: number, limit: number): void {
 }
 
 function matches(subscription: Subscription, event: DeployEvent, principal: Principal): boolean {
+  if (subscription.types && !subscription.types.includes(event.type)) return false;
   if (subscription.kind === 'all') return maySee(principal, event.cluster_id);
   const value = { job: event.job_id, deployment: event.deployment_id, group: event.group_id, cluster: event.cluster_id }[subscription.kind];
   return value === subscription.id;
@@ -251,7 +258,7 @@ function notificationOf(event: DeployEvent): Record<string, unknown> | null {
   };
 }
 
-function parseTarget(message: unknown): { kind: Kind; id: string | null; since?: number } | { error: string } {
+function parseTarget(message: unknown): { kind: Kind; id: string | null; since?: number; types?: string[] } | { error: string } {
   if (!message || typeof message !== 'object') return { error: 'subscribe expects an object such as { job: "<id>", since: 12 }' };
   const m = message as Record<string, unknown>;
   const kinds = KINDS.filter((k) => m[k] !== undefined && m[k] !== false);
@@ -263,5 +270,9 @@ function parseTarget(message: unknown): { kind: Kind; id: string | null; since?:
   if (since !== undefined && since !== null && (!Number.isInteger(Number(since)) || Number(since) < 0)) {
     return { error: 'since must be a non-negative integer seq' };
   }
-  return { kind, id: id as string | null, since: since === undefined || since === null ? undefined : Number(since) };
+  const types = m.types;
+  if (types !== undefined && (!Array.isArray(types) || types.length === 0 || types.some((t) => !(EVENT_TYPES as readonly unknown[]).includes(t)))) {
+    return { error: `types must be a non-empty list of ${EVENT_TYPES.join(', ')}` };
+  }
+  return { kind, id: id as string | null, since: since === undefined || since === null ? undefined : Number(since), types: types as string[] | undefined };
 }

@@ -190,6 +190,30 @@ describe('live deploy events over socket.io', () => {
     expect(notifications.filter((n) => n.job_id === jobId)).toEqual([expect.objectContaining({ state: 'done' })]);
   });
 
+  it('filters a subscription by event type, live and in replay, and refuses an unknown type', async () => {
+    const jobsOnly = connect(app.token);
+    const live: LiveEvent[] = [];
+    jobsOnly.on('deploy_event', (e: LiveEvent) => live.push(e));
+    await connected(jobsOnly);
+    expect(await subscribe(jobsOnly, { all: true, types: ['job'] })).toMatchObject({ ok: true });
+    expect(await subscribe(jobsOnly, { all: true, types: ['chunks'] })).toMatchObject({ ok: false, error: expect.stringContaining('types must be') });
+    const jobId = await trigger('app-2');
+    expect((await jobDone(jobId)).state).toBe('done');
+    await until('the job done event', () => live.some((e) => e.job_id === jobId && e.state === 'done'));
+    await sleep(300);
+    const mine = live.filter((e) => e.job_id === jobId);
+    expect(mine.map((e) => `${e.type}:${e.state}`)).toEqual(['job:scheduled', 'job:running', 'job:done']);
+
+    const replayer = connect(app.token);
+    const replayed: LiveEvent[] = [];
+    replayer.on('deploy_event', (e: LiveEvent) => replayed.push(e));
+    await connected(replayer);
+    expect(await subscribe(replayer, { job: jobId, since: 0, types: ['step'] })).toMatchObject({ ok: true });
+    await until('the replay', () => replayed.length >= 6);
+    expect(new Set(replayed.map((e) => e.type))).toEqual(new Set(['step']));
+    expect(replayed.map((e) => `${e.step_name}:${e.state}`)).toEqual(['one:running', 'one:done', 'two:running', 'two:done', 'three:running', 'three:done']);
+  });
+
   it('a should_notify job skipped at creation (`when` false) sends its notification', async () => {
     const watcher = connect(app.token);
     const notifications: { job_id: string; state: string; title: string }[] = [];

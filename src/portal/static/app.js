@@ -98,7 +98,8 @@ function startGlobal() {
     },
     onCaughtUp: () => view?.refresh?.(),
   });
-  global.subscribe({ all: true });
+  // Job events only: the views refresh on them and toasts ride on them; output chunks stay on job pages.
+  global.subscribe({ all: true, types: ['job'] });
   global.start();
 }
 
