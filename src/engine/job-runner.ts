@@ -26,6 +26,8 @@ export interface ChildJobs {
     parentJobId?: string;
     delaySeconds?: number;
     triggeredBy: string;
+    /** the same key returns the job it made the first time: a step or chain run again makes no second one */
+    idempotencyKey?: string;
   }): Promise<string>;
   state(jobId: string): Promise<string>;
   history(book: string, step: string): Promise<number[]>;
@@ -286,7 +288,7 @@ export class JobRunner {
       },
     };
     try {
-      const result = step.kind === 'trigger' ? await this.triggerStep(job, rendered, stepSignal, run.output) : await this.executors.get(run.kind).execute(run);
+      const result = step.kind === 'trigger' ? await this.triggerStep(job, step, rendered, stepSignal, run.output) : await this.executors.get(run.kind).execute(run);
       return { result, output };
     } finally {
       clearTimeout(timer);
@@ -317,7 +319,7 @@ export class JobRunner {
     return timers;
   }
 
-  private async triggerStep(job: JobEntity, rendered: BookStep, signal: AbortSignal, output: (chunk: string) => void): Promise<StepResult> {
+  private async triggerStep(job: JobEntity, step: JobStepEntity, rendered: BookStep, signal: AbortSignal, output: (chunk: string) => void): Promise<StepResult> {
     let childId: string;
     try {
       childId = await this.children.trigger({
@@ -328,6 +330,8 @@ export class JobRunner {
         // does not wait for queues behind it like any other job.
         parentJobId: rendered.wait ? job.id : undefined,
         triggeredBy: `job:${job.id}`,
+        // An attempt interrupted by a lost worker finds the child it made; a retry makes a new one.
+        idempotencyKey: `step:${step.id}:${step.attempt - step.interruptions}`,
       });
     } catch (error) {
       return { outcome: 'failed', message: `could not trigger '${rendered.action}': ${(error as Error).message}` };
@@ -392,19 +396,31 @@ export class JobRunner {
   }
 
   private async finish(job: JobEntity, lease: Lease, state: 'done' | 'error' | 'cancel', error: string | null): Promise<void> {
-    await this.store.finishJob(lease, job, state, error);
+    const endedAt = await this.store.finishJob(lease, job, state, error);
     const chain = state === 'done' ? job.on_success : state === 'error' ? job.on_failure : undefined;
-    if (chain?.length) await this.triggerChain(job, state === 'done' ? 'on_success' : 'on_failure', chain);
+    if (chain?.length) await this.triggerChain(job, state === 'done' ? 'on_success' : 'on_failure', chain, endedAt);
+  }
+
+  /** Triggers the chain links of jobs whose worker died between their end and their links. */
+  async triggerOwedChains(): Promise<number> {
+    // Its worker triggers them within milliseconds of the end; a lease later, it has died.
+    const owed = await this.store.pendingChains(this.options.leaseSeconds);
+    for (const job of owed) {
+      const key = job.state === 'done' ? 'on_success' : 'on_failure';
+      await this.triggerChain(job, key, (job.state === 'done' ? job.on_success : job.on_failure) ?? [], new Date(job.date_done!));
+    }
+    return owed.length;
   }
 
   /**
    * The book's `on_success`/`on_failure` links, rendered now that the job has ended: its
-   * context and every step's output. A refused link is logged; the job's outcome stands.
+   * context and every step's output. A refused link is logged; the job's outcome stands. Each
+   * link's key names this ending of this job, so a sweep after a crash makes no second job.
    */
-  private async triggerChain(job: JobEntity, key: 'on_success' | 'on_failure', chain: ChainTrigger[]): Promise<void> {
+  private async triggerChain(job: JobEntity, key: 'on_success' | 'on_failure', chain: ChainTrigger[], endedAt: Date): Promise<void> {
     const steps = await this.store.steps(job.id);
     const context: RenderContext = { ...job.context, steps: Object.fromEntries(steps.map((s) => [s.name, { output: s.outputs ?? {} }])) };
-    for (const link of chain) {
+    for (const [i, link] of chain.entries()) {
       const spec = typeof link.trigger === 'string' ? { action: link.trigger } : link.trigger;
       try {
         await this.children.trigger({
@@ -413,11 +429,13 @@ export class JobRunner {
           params: spec.params === undefined ? undefined : templates.renderValue(spec.params, context, 'json'),
           delaySeconds: spec.delay === undefined ? undefined : parseDuration(spec.delay),
           triggeredBy: `job:${job.id}`,
+          idempotencyKey: `chain:${job.id}:${endedAt.toISOString()}:${key}:${i}`,
         });
       } catch (chainError) {
         this.logger.warn(`job ${job.id}: ${key} trigger '${spec.action}' refused: ${(chainError as Error).message}`);
       }
     }
+    await this.store.chainTriggered(job.id);
   }
 }
 

@@ -244,10 +244,27 @@ export class JobStore {
   }
 
   /** Ends the job; later unfinished steps become `skipped`; the deployment follows the outcome. */
-  async finishJob(lease: Lease, job: JobEntity, state: 'done' | 'error' | 'cancel', error: string | null): Promise<void> {
-    await this.owned(lease, async (manager, emit) => {
+  /** Ends the job; answers the moment it ended, which names this ending (a resumed job ends again). */
+  async finishJob(lease: Lease, job: JobEntity, state: 'done' | 'error' | 'cancel', error: string | null): Promise<Date> {
+    return this.owned(lease, async (manager, emit) => {
       await this.finishJobIn(manager, emit, job, state, error);
+      const [row] = firstRows<{ date_done: Date }>(await manager.query(`SELECT date_done FROM jobs WHERE id = $1`, [job.id]));
+      return row!.date_done;
     });
+  }
+
+  /** Jobs that ended a while ago with chain links still owed: their worker died before triggering them. */
+  async pendingChains(olderThanSeconds: number): Promise<JobEntity[]> {
+    return firstRows<JobEntity>(
+      await this.dataSource.query(
+        `SELECT * FROM jobs WHERE chain_pending AND date_done < now() - make_interval(secs => $1) ORDER BY date_done LIMIT 50`,
+        [olderThanSeconds],
+      ),
+    );
+  }
+
+  async chainTriggered(jobId: string): Promise<void> {
+    await this.dataSource.query(`UPDATE jobs SET chain_pending = false WHERE id = $1`, [jobId]);
   }
 
   async finishJobIn(manager: EntityManager, emit: Emit, job: JobEntity, state: 'done' | 'error' | 'cancel', error: string | null): Promise<void> {
@@ -255,7 +272,8 @@ export class JobStore {
       `UPDATE job_steps SET state = 'skipped' WHERE job_id = $1 AND state = ANY($2) RETURNING id, name`,
       [job.id, stepStatesLeadingTo('skipped')],
     )) as [{ id: string; name: string }[], number];
-    await this.setJob(manager, job.id, state, { date_done: sql('now()'), error });
+    const chain = state === 'done' ? job.on_success : state === 'error' ? job.on_failure : [];
+    await this.setJob(manager, job.id, state, { date_done: sql('now()'), error, chain_pending: (chain?.length ?? 0) > 0 });
     if (job.deployment_id) {
       if (state === 'done') {
         await manager.query(`UPDATE deployments SET state = COALESCE($2, state), last_error = NULL, date_updated = now() WHERE id = $1`, [

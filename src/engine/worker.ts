@@ -90,6 +90,8 @@ export class Worker {
       if (rescued.length) this.logger.warn(`rescued ${rescued.length} job(s) whose worker stopped: ${rescued.join(', ')}`);
       const expired = await this.store.expireWaiting();
       if (expired.length) this.logger.warn(`manual step timed out in ${expired.length} job(s): ${expired.join(', ')}`);
+      const chained = await this.runner.triggerOwedChains();
+      if (chained) this.logger.warn(`triggered the owed on_success/on_failure links of ${chained} job(s) whose worker stopped`);
       if (rescued.length || expired.length) {
         // Other nodes may have room for them before this one does.
         void this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);

@@ -59,6 +59,8 @@ export class JobEntity {
   @NullableDate() lease_expires_at!: Date | null;
   @Column({ type: 'text', nullable: true }) locked_by!: string | null;
   @Column({ type: 'boolean', default: false }) cancel_requested!: boolean;
+  /** its on_success/on_failure links are still to be triggered (see JobRunner.triggerChain) */
+  @Column({ type: 'boolean', default: false }) chain_pending!: boolean;
   @CreatedAt() date_created!: Date;
   @NullableDate() date_scheduled!: Date | null;
   @NullableDate() date_running!: Date | null;

@@ -116,7 +116,7 @@ describe('engine: chained jobs and unheld steps', () => {
   let cluster: QuireCluster;
 
   beforeAll(async () => {
-    cluster = await QuireCluster.start({ books: { 'inventory.yaml': inventory('c', 6), ...BOOKS }, env: { QUIRE_CHANNELS: 'default:8,solo:1' } });
+    cluster = await QuireCluster.start({ books: { 'inventory.yaml': inventory('c', 7), ...BOOKS }, env: { QUIRE_CHANNELS: 'default:8,solo:1' } });
     await cluster.serve();
     await cluster.worker('chains');
   });
@@ -161,6 +161,32 @@ describe('engine: chained jobs and unheld steps', () => {
     expect(done.state).toBe('done');
     expect(new Date(done.date_running!).getTime()).toBeGreaterThanOrEqual(new Date(child!.run_at).getTime());
     expect(cluster.lines('d3.paint')).toEqual(['blue']);
+  });
+
+  it('links a dead worker owed are triggered by the sweep, and only once', async () => {
+    const chain = await cluster.trigger('d6', 'chain');
+    expect((await cluster.finished(chain)).state).toBe('done');
+    await until('the chained job', async () => (await children(chain)).length === 1);
+    const [first] = await children(chain);
+    const owed = async () => (await cluster.db.query(`SELECT chain_pending FROM jobs WHERE id = $1`, [chain])).rows[0].chain_pending as boolean;
+    expect(await owed()).toBe(false);
+
+    // As if its worker had died after the job's end but before it cleared the flag: the sweep
+    // triggers the links again, under the same keys, and finds the job they made.
+    await cluster.db.query(`UPDATE jobs SET chain_pending = true WHERE id = $1`, [chain]);
+    await until('the sweep', async () => !(await owed()), 15_000);
+    expect((await children(chain)).map((j) => j.id)).toEqual([first!.id]);
+
+    // As if it had died before the chained job was stored: the sweep makes it.
+    await cluster.finished(first!.id);
+    await cluster.db.query(`DELETE FROM deploy_events WHERE job_id = $1`, [first!.id]);
+    await cluster.db.query(`DELETE FROM jobs WHERE id = $1`, [first!.id]);
+    await cluster.db.query(`UPDATE jobs SET chain_pending = true WHERE id = $1`, [chain]);
+    await until('the sweep', async () => !(await owed()), 15_000);
+    const again = await children(chain);
+    expect(again).toHaveLength(1);
+    expect(again[0]!.id).not.toBe(first!.id);
+    expect(again[0]!.params).toEqual({ colour: 'blue', by: chain });
   });
 
   it('a job delayed into the future does not hold its deployment meanwhile', async () => {
