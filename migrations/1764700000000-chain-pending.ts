@@ -7,9 +7,11 @@ export class ChainPending1764700000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE "jobs" ADD "chain_pending" boolean NOT NULL DEFAULT false`);
+    await q.query(`CREATE INDEX "idx_jobs_chain_pending" ON "jobs"  ("date_done") WHERE chain_pending`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX "public"."idx_jobs_chain_pending"`);
     await q.query(`ALTER TABLE "jobs" DROP COLUMN "chain_pending"`);
   }
 }

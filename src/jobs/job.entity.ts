@@ -16,6 +16,8 @@ import type { RenderContext } from '../templates/template.types.js';
 @Index('uq_jobs_dedupe_key', ['dedupe_key'], { unique: true, where: `dedupe_key IS NOT NULL AND state IN ('draft', 'scheduled', 'running')` })
 // A key is unique per caller (idempotency_scope: the API token), not across everyone's keys.
 @Index('uq_jobs_idempotency_scope_key', ['idempotency_scope', 'idempotency_key'], { unique: true, where: 'idempotency_key IS NOT NULL' })
+// Every node's sweep looks for ended jobs whose chain links are still owed: a handful at most.
+@Index('idx_jobs_chain_pending', ['date_done'], { where: 'chain_pending' })
 export class JobEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'uuid' }) book_version_id!: string;
