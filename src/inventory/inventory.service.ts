@@ -182,12 +182,17 @@ export class InventoryService {
   async deleteDeployment(ref: string, principal?: Principal): Promise<void> {
     const deployment = await this.getDeployment(ref);
     visible(principal, 'deployment', ref, deployment, deployment.cluster_id);
-    const [{ count }] = await this.dataSource.query(
-      `SELECT count(*)::int AS count FROM jobs WHERE deployment_id = $1 AND state = ANY($2)`,
-      [deployment.id, ACTIVE_JOB_STATES],
-    );
-    if (count > 0) throw new QuireError(ErrorCode.Conflict, `deployment '${deployment.name}' has ${count} unfinished job(s)`);
-    await this.deployments.delete({ id: deployment.id });
+    // The row lock orders this against a trigger storing a job for it (see JobsService.storeJob).
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT 1 FROM deployments WHERE id = $1 FOR UPDATE`, [deployment.id]);
+      const rows = (await manager.query(`SELECT count(*)::int AS count FROM jobs WHERE deployment_id = $1 AND state = ANY($2)`, [
+        deployment.id,
+        ACTIVE_JOB_STATES,
+      ])) as { count: number }[];
+      const count = rows[0]?.count ?? 0;
+      if (count > 0) throw new QuireError(ErrorCode.Conflict, `deployment '${deployment.name}' has ${count} unfinished job(s)`);
+      await manager.delete(DeploymentEntity, { id: deployment.id });
+    });
   }
 
   /**

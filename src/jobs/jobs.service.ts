@@ -299,6 +299,12 @@ export class JobsService {
 
   private async storeJob(compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<TriggerResult> {
     const outcome = await this.store.write(async (manager, emit) => {
+      // Held until the job is stored: a deployment deleted meanwhile is either gone before this
+      // (the trigger answers 404) or waits, then sees this job and refuses (409).
+      if (compiled.deployment_id) {
+        const rows = firstRows(await manager.query(`SELECT 1 FROM deployments WHERE id = $1 FOR SHARE`, [compiled.deployment_id]));
+        if (rows.length === 0) throw notFound('deployment', request.target);
+      }
       const skipped = compiled.skip_reason !== null;
       const now = new Date();
       const { steps, eta_s, ...jobFields } = compiled;

@@ -162,6 +162,27 @@ describe('inventory writes', () => {
       expect(group.message).toBe("group 'api' still has 2 deployment(s)");
     });
 
+    it('never leaves a live job on a deployment deleted while it was being triggered', async () => {
+      for (let i = 0; i < 12; i++) {
+        const name = `racer-${i}`;
+        expect((await app.api('POST', '/api/deployments', { name, kind: 'web', group: 'api' })).status).toBe(201);
+        const id = (await app.api('GET', `/api/deployments/${name}`)).body.deployment.id;
+        const [trigger, remove] = await Promise.all([
+          app.api('POST', `/api/deployments/${name}/actions/ping`, {}),
+          app.api('DELETE', `/api/deployments/${name}`),
+        ]);
+        const live = await rows(`SELECT id FROM jobs WHERE deployment_id = '${id}' AND state IN ('scheduled', 'running')`);
+        // Either the trigger came first (the delete is refused) or the delete did (no job).
+        if (remove.status === 204) {
+          expect({ trigger: trigger.status, live: live.length }).toEqual({ trigger: 404, live: 0 });
+        } else {
+          expect({ trigger: trigger.status, remove: remove.status, live: live.length }).toEqual({ trigger: 202, remove: 409, live: 1 });
+          expect((await app.api('POST', `/api/jobs/${trigger.body.job.id}/cancel`)).status).toBe(200);
+          expect((await app.api('DELETE', `/api/deployments/${name}`)).status).toBe(204);
+        }
+      }
+    });
+
     it('answers 409 deleting a deployment with unfinished jobs, and deletes it once they ended', async () => {
       const [body] = await refused(409, [['DELETE', '/api/deployments/api-1']]);
       expect(body.message).toBe("deployment 'api-1' has 1 unfinished job(s)");
