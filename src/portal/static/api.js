@@ -89,6 +89,33 @@ export async function api(method, path, body, { token = session.token, quiet401 
   return { status: response.status, body: parsed };
 }
 
+/**
+ * A view's refresh: one read at a time, and one more after it when asked meanwhile, since the
+ * read in flight may predate the change that asked (its answer could be older than events the
+ * view applied since). `read` returns a promise; `stopped()` says the view is gone.
+ */
+export function serialReads(read, stopped) {
+  let loading = null;
+  let again = false;
+  const refresh = () => {
+    if (loading) {
+      again = true;
+      return loading;
+    }
+    loading = Promise.resolve()
+      .then(read)
+      .finally(() => {
+        loading = null;
+        if (again && !stopped()) {
+          again = false;
+          void refresh();
+        }
+      });
+    return loading;
+  };
+  return refresh;
+}
+
 export const get = (path, options) => api('GET', path, undefined, options).then((r) => r.body);
 export const post = (path, body = {}, options) => api('POST', path, body, options);
 

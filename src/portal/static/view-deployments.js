@@ -1,6 +1,6 @@
 // Deployments grouped by cluster and group: state, last error, last job, and their actions.
 import { h, badge, time, formatAgo, focusKeep, shortId } from './dom.js';
-import { get, session } from './api.js';
+import { get, serialReads, session } from './api.js';
 import { loadInventory, booksFor } from './inventory.js';
 
 export function mountDeployments(root) {
@@ -9,17 +9,10 @@ export function mountDeployments(root) {
   root.append(h('div', { class: 'page-head' }, h('h1', { text: 'Deployments' })), status, content);
 
   let destroyed = false;
-  let loading = null;
   let timer = null;
 
-  let again = false;
-  async function refresh() {
-    // A read in flight may predate the change that asks for this one: read once more after it.
-    if (loading) {
-      again = true;
-      return loading;
-    }
-    loading = (async () => {
+  const refresh = serialReads(
+    async () => {
       try {
         const [inventory, jobs] = await Promise.all([loadInventory(), get('/api/jobs?limit=500').then((b) => b.jobs ?? [])]);
         if (destroyed) return;
@@ -38,15 +31,9 @@ export function mountDeployments(root) {
         status.textContent = `Could not load the deployments: ${error.message}`;
         status.className = 'error-text';
       }
-    })().finally(() => {
-      loading = null;
-      if (again && !destroyed) {
-        again = false;
-        void refresh();
-      }
-    });
-    return loading;
-  }
+    },
+    () => destroyed,
+  );
 
   function render({ clusters, groups, deployments, books }, lastJob, groupJob) {
     const nodes = [];

@@ -8,7 +8,7 @@
 // it once the step has ended (the stored output is authoritative then). Without socket.io the
 // page polls GET /api/jobs/{id} every 2 s (the app's poller calls refresh()).
 import { h, append, setText, setBadge, badge, time, formatSeconds, formatDate, shortId, clear, uid } from './dom.js';
-import { get, post, session, serverNow } from './api.js';
+import { get, post, serialReads, session, serverNow } from './api.js';
 import { LiveChannel } from './live.js';
 import { toast } from './toasts.js';
 
@@ -35,10 +35,8 @@ export function mountJob(root, { id }, ctx) {
   const steps = new Map(); // step id -> model
   let progress = null; // { done_steps, total_steps, eta_s, atServerMs }
   let destroyed = false;
-  let loading = null;
   let refetchTimer = null;
   let caughtUp = false;
-  let readAgain = false;
   let offlineSince = null;
   let channel = null;
   let ui = null;
@@ -46,41 +44,29 @@ export function mountJob(root, { id }, ctx) {
 
   // ---- data --------------------------------------------------------------------------------
 
-  async function refresh() {
-    // A read already in flight may have started before the change that asks for this one: its
-    // answer could be older than the events applied since, so read once more after it.
-    if (loading) {
-      readAgain = true;
-      return loading;
-    }
-    loading = get(`/api/jobs/${encodeURIComponent(id)}`)
-      .then(({ job: fresh }) => {
-        if (destroyed) return;
-        if (!ui) build(fresh);
-        applyRest(fresh);
-        if (!channel) startLive();
-      })
-      .catch((error) => {
-        if (destroyed) return;
-        if (!ui) {
-          clear(body).append(
-            h('p', {
-              class: 'error-text',
-              role: 'alert',
-              text: error.status === 404 ? `No job ${id} is visible to this token.` : `Could not load the job: ${error.message}`,
-            }),
-          );
-        } else flash(`Could not refresh: ${error.message}`, 'error');
-      })
-      .finally(() => {
-        loading = null;
-        if (readAgain && !destroyed) {
-          readAgain = false;
-          void refresh();
-        }
-      });
-    return loading;
-  }
+  const refresh = serialReads(
+    () =>
+      get(`/api/jobs/${encodeURIComponent(id)}`)
+        .then(({ job: fresh }) => {
+          if (destroyed) return;
+          if (!ui) build(fresh);
+          applyRest(fresh);
+          if (!channel) startLive();
+        })
+        .catch((error) => {
+          if (destroyed) return;
+          if (!ui) {
+            clear(body).append(
+              h('p', {
+                class: 'error-text',
+                role: 'alert',
+                text: error.status === 404 ? `No job ${id} is visible to this token.` : `Could not load the job: ${error.message}`,
+              }),
+            );
+          } else flash(`Could not refresh: ${error.message}`, 'error');
+        }),
+    () => destroyed,
+  );
 
   function refetchSoon() {
     if (!caughtUp) return; // the refetch after the replay covers it

@@ -1,6 +1,6 @@
 // Jobs, newest first, filtered by deployment and state (the filters live in the address).
 import { h, badge, time, formatAgo, formatSeconds, shortId, focusKeep } from './dom.js';
-import { get, q } from './api.js';
+import { get, q, serialReads } from './api.js';
 
 const STATES = ['draft', 'scheduled', 'running', 'done', 'error', 'cancel'];
 const LIMITS = ['25', '50', '100', '200', '500'];
@@ -62,7 +62,6 @@ export function mountJobs(root, { query }) {
   root.append(h('div', { class: 'page-head' }, h('h1', { text: 'Jobs' })), form, status, results);
 
   let destroyed = false;
-  let loading = null;
   let timer = null;
 
   get('/api/deployments')
@@ -75,39 +74,27 @@ export function mountJobs(root, { query }) {
     })
     .catch(() => {});
 
-  let again = false;
-  function refresh() {
-    // A read in flight may predate the change that asks for this one: read once more after it.
-    if (loading) {
-      again = true;
-      return loading;
-    }
-    loading = get(`/api/jobs${q(filters)}`)
-      .then(({ jobs }) => {
-        if (destroyed) return;
-        const what = [filters.state && `state ${filters.state}`, filters.deployment && `deployment ${filters.deployment}`]
-          .filter(Boolean)
-          .join(', ');
-        status.textContent = `${jobs.length} job${jobs.length === 1 ? '' : 's'}${what ? ` (${what})` : ''}`;
-        status.className = 'muted';
-        focusKeep(results, () =>
-          results.replaceChildren(jobs.length ? table(jobs) : h('p', { class: 'empty', text: 'No jobs match these filters.' })),
-        );
-      })
-      .catch((error) => {
-        if (destroyed) return;
-        status.textContent = `Could not load the jobs: ${error.message}`;
-        status.className = 'error-text';
-      })
-      .finally(() => {
-        loading = null;
-        if (again && !destroyed) {
-          again = false;
-          refresh();
-        }
-      });
-    return loading;
-  }
+  const refresh = serialReads(
+    () =>
+      get(`/api/jobs${q(filters)}`)
+        .then(({ jobs }) => {
+          if (destroyed) return;
+          const what = [filters.state && `state ${filters.state}`, filters.deployment && `deployment ${filters.deployment}`]
+            .filter(Boolean)
+            .join(', ');
+          status.textContent = `${jobs.length} job${jobs.length === 1 ? '' : 's'}${what ? ` (${what})` : ''}`;
+          status.className = 'muted';
+          focusKeep(results, () =>
+            results.replaceChildren(jobs.length ? table(jobs) : h('p', { class: 'empty', text: 'No jobs match these filters.' })),
+          );
+        })
+        .catch((error) => {
+          if (destroyed) return;
+          status.textContent = `Could not load the jobs: ${error.message}`;
+          status.className = 'error-text';
+        }),
+    () => destroyed,
+  );
 
   function table(jobs) {
     const head = ['Job', 'Action', 'Target', 'State', 'Created', 'Took', 'By'];
