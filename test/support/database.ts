@@ -7,7 +7,6 @@ import { runMigrations } from '../../src/db/database.js';
 import { MIGRATIONS } from '../../migrations/index.js';
 
 export const ADMIN_URL = process.env.QUIRE_TEST_PGURL ?? 'postgres://postgres@127.0.0.1:5432';
-const TEMPLATE = 'quire_test_template';
 const LOCK = 7_140_099;
 
 function urlFor(database: string): string {
@@ -31,6 +30,9 @@ const FINGERPRINT = createHash('sha256')
   .update(MIGRATIONS.map((m) => `${m.name}:${m.prototype.up.toString()}`).join('\n'))
   .digest('hex')
   .slice(0, 16);
+// One template per migration set, so checkouts with different migrations (worktrees, branches)
+// testing on one server at once never rebuild each other's template.
+const TEMPLATE = `quire_test_template_${FINGERPRINT}`;
 
 async function ensureTemplate(admin: pg.Client): Promise<void> {
   const found = await admin.query(`SELECT shobj_description(oid, 'pg_database') AS fingerprint FROM pg_database WHERE datname = $1`, [TEMPLATE]);
