@@ -22,6 +22,9 @@ import { JobStore } from './engine/job-store.js';
 import { EventsGateway } from './events/events.gateway.js';
 import { PUBSUB } from './db/pubsub.provider.js';
 import type { PubSub } from './db/pubsub.js';
+import { SchedulesService } from './scheduler/schedules.service.js';
+import { SchedulerService, SCHEDULER_ENABLED } from './scheduler/scheduler.service.js';
+import { SchedulesController } from './api/schedules.controller.js';
 
 /** The opened database, shared by every module. */
 @Global()
@@ -36,6 +39,8 @@ export interface AppOptions {
   pubsub: PubSub;
   /** run a worker on this node (`quire serve` and `quire worker` do) */
   engine: boolean;
+  /** fire schedules on this node (`quire serve` does; `quire worker` does not) */
+  scheduler?: boolean;
 }
 
 @Module({})
@@ -44,7 +49,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource)],
-      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, MetricsController, PortalController],
+      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, MetricsController, PortalController, SchedulesController],
       providers: [
         InventoryService,
         BooksService,
@@ -53,6 +58,9 @@ export class AppModule {
         TokensService,
         EngineService,
         EventsGateway,
+        SchedulesService,
+        SchedulerService,
+        { provide: SCHEDULER_ENABLED, useValue: options.scheduler ?? false },
         { provide: JobStore, useFactory: (ds: DataSource, events: EventsService) => new JobStore(ds, events), inject: [DataSource, EventsService] },
         { provide: PUBSUB, useValue: options.pubsub },
         { provide: ENGINE_ENABLED, useValue: options.engine },

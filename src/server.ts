@@ -43,7 +43,7 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
   let app: NestExpressApplication | undefined;
   try {
     app = await NestFactory.create<NestExpressApplication>(
-      AppModule.forRoot(config, database.dataSource, { pubsub, engine: options.engine ?? config.engine.enabled }),
+      AppModule.forRoot(config, database.dataSource, { pubsub, engine: options.engine ?? config.engine.enabled, scheduler: true }),
       { logger: LEVELS[config.logLevel] },
     );
     // Books arrive as YAML text on /api/books/validate.

@@ -23,3 +23,16 @@ describe('configuration', () => {
     expect(() => parseChannels('deploy:0')).toThrow(/QUIRE_CHANNELS/);
   });
 });
+
+describe('schedule configuration', () => {
+  it('runs missed slots once by default and reads times in the process zone', () => {
+    const config = loadConfig({});
+    expect(config.schedules.missed).toBe('once');
+    expect(config.schedules.timeZone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+  });
+  it('takes skip and a named zone, and names a bad value', () => {
+    expect(loadConfig({ QUIRE_SCHEDULE_MISSED: 'skip', QUIRE_TIMEZONE: 'Europe/Paris' }).schedules).toEqual({ missed: 'skip', timeZone: 'Europe/Paris' });
+    expect(() => loadConfig({ QUIRE_SCHEDULE_MISSED: 'all' })).toThrow(/^QUIRE_SCHEDULE_MISSED: must be once or skip/);
+    expect(() => loadConfig({ QUIRE_TIMEZONE: 'Mars/Olympus' })).toThrow(/^QUIRE_TIMEZONE: must be a time zone name/);
+  });
+});

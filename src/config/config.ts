@@ -17,6 +17,14 @@ export interface QuireConfig {
   eventRetentionDays: number;
   /** how often open sockets' tokens are checked again (a revoked token's socket is closed) */
   tokenRecheckSeconds: number;
+  schedules: ScheduleConfig;
+}
+
+export interface ScheduleConfig {
+  /** a slot missed while every node was down: run it once on start, or skip it */
+  missed: 'once' | 'skip';
+  /** the IANA zone `at` times and `cron` expressions are read in */
+  timeZone: string;
 }
 
 export interface EngineConfig {
@@ -90,6 +98,23 @@ function databaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+function missedPolicy(env: Env): ScheduleConfig['missed'] {
+  const raw = env.QUIRE_SCHEDULE_MISSED || 'once';
+  if (raw !== 'once' && raw !== 'skip') throw new ConfigError('QUIRE_SCHEDULE_MISSED', `must be once or skip (got '${raw}')`);
+  return raw;
+}
+
+/** QUIRE_TIMEZONE, else the zone the process runs in (TZ, as Node applied it). */
+function timeZone(env: Env): string {
+  const raw = env.QUIRE_TIMEZONE;
+  if (!raw) return Intl.DateTimeFormat().resolvedOptions().timeZone;
+  try {
+    return new Intl.DateTimeFormat('en', { timeZone: raw }).resolvedOptions().timeZone;
+  } catch {
+    throw new ConfigError('QUIRE_TIMEZONE', `must be a time zone name such as UTC or Europe/Paris (got '${raw}')`);
+  }
+}
+
 export function loadConfig(env: Env = process.env): QuireConfig {
   const logLevel = env.QUIRE_LOG_LEVEL ?? 'log';
   if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) {
@@ -115,6 +140,7 @@ export function loadConfig(env: Env = process.env): QuireConfig {
     workerId: env.QUIRE_WORKER_ID || `${env.HOSTNAME ?? 'node'}:${process.pid}`,
     eventRetentionDays: integer(env, 'QUIRE_EVENT_RETENTION_DAYS', 30, 1, 36_500),
     tokenRecheckSeconds: integer(env, 'QUIRE_TOKEN_RECHECK_SECONDS', 30, 1, 3600),
+    schedules: { missed: missedPolicy(env), timeZone: timeZone(env) },
     engine: {
       enabled: flag(env, 'QUIRE_ENGINE', true),
       concurrency: integer(env, 'QUIRE_WORKER_CONCURRENCY', 8, 1, 1000),

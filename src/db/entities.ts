@@ -7,6 +7,7 @@ import { JobStepEntity } from '../jobs/job-step.entity.js';
 import { StepDurationEntity } from '../jobs/step-duration.entity.js';
 import { DeployEventEntity } from '../events/deploy-event.entity.js';
 import { ScheduleEntity } from '../scheduler/schedule.entity.js';
+import { ScheduleFiringEntity } from '../scheduler/schedule-firing.entity.js';
 import { ApiTokenEntity } from '../api/api-token.entity.js';
 
 export const ENTITIES = [
@@ -19,5 +20,6 @@ export const ENTITIES = [
   StepDurationEntity,
   DeployEventEntity,
   ScheduleEntity,
+  ScheduleFiringEntity,
   ApiTokenEntity,
 ];

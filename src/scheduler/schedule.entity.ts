@@ -18,5 +18,9 @@ export class ScheduleEntity {
   @Column({ type: 'boolean', default: true }) enabled!: boolean;
   @NullableDate() next_run_at!: Date | null;
   @NullableDate() last_run_at!: Date | null;
+  @Column({ type: 'uuid', nullable: true }) last_job_id!: string | null;
+  /** `created`, `existing` (run-now found a live job), `refused` (allowed_from, unique, params...) or `skipped` (a missed slot) */
+  @Column({ type: 'text', nullable: true }) last_result!: string | null;
+  @Column({ type: 'text', nullable: true }) last_error!: string | null;
   @CreatedAt() date_created!: Date;
 }
