@@ -12,6 +12,8 @@ import { ApiClient } from './api-client.js';
 import { parseParamArgs } from './params.js';
 import { printPlan } from './plan.printer.js';
 import { followJob } from './follow.js';
+import { scheduleLines } from './schedules.printer.js';
+import type { ScheduleView } from '../scheduler/schedules.service.js';
 import { TokensService } from '../api/tokens.service.js';
 import type { Role } from '../api/api-token.entity.js';
 import type { DataSource } from 'typeorm';
@@ -119,6 +121,22 @@ program
   .action(async (jobId: string, options: { output?: boolean }) => {
     const api = ApiClient.fromEnv();
     process.exitCode = exitCodeFor(await followJob(api, api.token, jobId, { output: options.output }));
+  });
+
+program
+  .command('schedules')
+  .description('list schedules with their next and last run')
+  .option('--deployment <deployment>', 'only this deployment\'s (id or name)')
+  .option('--book <book>', 'only this book\'s')
+  .option('--json', 'print them as JSON')
+  .action(async (options: { deployment?: string; book?: string; json?: boolean }) => {
+    const api = ApiClient.fromEnv();
+    const query = new URLSearchParams();
+    if (options.deployment) query.set('deployment', options.deployment);
+    if (options.book) query.set('book', options.book);
+    const { schedules } = await api.request<{ schedules: ScheduleView[] }>('GET', `/api/schedules${query.size ? `?${query}` : ''}`);
+    if (options.json) console.log(JSON.stringify(schedules, null, 2));
+    else for (const line of scheduleLines(schedules)) console.log(line);
   });
 
 program
