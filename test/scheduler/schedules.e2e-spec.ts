@@ -21,6 +21,19 @@ schedules:
   - every: ${every}
 `;
 
+// refused by allowed_from at every slot: recorded on the schedule, never a job, never a loop
+const GUARDED = `name: svc.guarded
+kind: svc
+action: guarded
+allowed_from: [retired]
+steps:
+  - name: only
+    kind: shell
+    run: "true"
+schedules:
+  - every: 2s
+`;
+
 interface Schedule {
   id: string;
   book: string;
@@ -35,8 +48,8 @@ interface Schedule {
   last_result: string | null;
 }
 
-async function scheduleOf(cluster: QuireCluster, deployment: string): Promise<Schedule> {
-  const { status, body } = await cluster.api<{ schedules: Schedule[] }>('GET', `/api/schedules?deployment=${deployment}&book=svc.tick`);
+async function scheduleOf(cluster: QuireCluster, deployment: string, book = 'svc.tick'): Promise<Schedule> {
+  const { status, body } = await cluster.api<{ schedules: Schedule[] }>('GET', `/api/schedules?deployment=${deployment}&book=${book}`);
   expect(status).toBe(200);
   expect(body.schedules).toHaveLength(1);
   return body.schedules[0]!;
@@ -72,7 +85,10 @@ describe('schedules on two nodes', () => {
   const nodes: QuireProcess[] = [];
 
   beforeAll(async () => {
-    cluster = await QuireCluster.start({ books: { 'inventory.yaml': inventory('svc', 2), 'svc.tick.book.yaml': TICK('2s') } });
+    cluster = await QuireCluster.start({
+      // unique: none, so only the slot's own key can keep two nodes from making two jobs of it
+      books: { 'inventory.yaml': inventory('svc', 2), 'svc.tick.book.yaml': TICK('2s', 'unique: none\n'), 'svc.guarded.book.yaml': GUARDED },
+    });
     nodes.push(await cluster.serve({ engine: true, name: 'n1' }));
     nodes.push(await cluster.serve({ engine: true, name: 'n2' }));
   }, 120_000);
@@ -82,7 +98,7 @@ describe('schedules on two nodes', () => {
   });
 
   it('lists one schedule per deployment of the book kind, with its next run', async () => {
-    const { body } = await cluster.api<{ schedules: Schedule[] }>('GET', '/api/schedules');
+    const { body } = await cluster.api<{ schedules: Schedule[] }>('GET', '/api/schedules?book=svc.tick');
     expect(body.schedules.map((s) => s.target.name).sort()).toEqual(['d1', 'd2']);
     for (const s of body.schedules) {
       expect(s).toMatchObject({ book: 'svc.tick', action: 'tick', scope: 'deployment', spec: { every: '2s' }, override: null, enabled: true });
@@ -116,6 +132,48 @@ describe('schedules on two nodes', () => {
     expect(Date.parse(after.next_run_at!)).toBeGreaterThan(Date.parse(after.last_run_at!));
   }, 150_000);
 
+  it('records a slot refused by allowed_from on the schedule and moves on', async () => {
+    const guarded = await scheduleOf(cluster, 'd1', 'svc.guarded');
+    await until('two refused slots', async () => (await firings(cluster, guarded.id)).length >= 2, 60_000, 250);
+    const fired = await firings(cluster, guarded.id);
+    for (const f of fired) expect(f).toMatchObject({ result: 'refused', job_id: null });
+    const slots = fired.map((f) => f.fire_at.getTime());
+    for (let i = 1; i < slots.length; i++) expect(slots[i]! - slots[i - 1]!).toBeGreaterThanOrEqual(2000);
+    expect(await firedJobs(cluster, guarded.id)).toEqual([]);
+    const after = await scheduleOf(cluster, 'd1', 'svc.guarded');
+    expect(after).toMatchObject({ last_result: 'refused', last_job_id: null, enabled: true });
+    expect((after as Schedule & { last_error: string }).last_error).toMatch(/not allowed on deployment 'd1' in state/);
+    await cluster.api('PATCH', `/api/schedules/${guarded.id}`, { enabled: false });
+  }, 90_000);
+
+  it('shows a token only the schedules of its clusters, and lets only admins change them', async () => {
+    expect((await cluster.api('POST', '/api/clusters', { name: 'c2' })).status).toBe(201);
+    const token = async (role: string, clusters: string[] = []) =>
+      (
+        await run(process.execPath, ['bin/quire.js', 'token', 'create', '--role', role, ...(clusters.length ? ['--cluster', ...clusters] : [])], {
+          env: { PATH: process.env.PATH, DATABASE_URL: cluster.database.url },
+        })
+      ).stdout.trim();
+    const as = async (bearer: string, method: string, path: string, body?: unknown) => {
+      const response = await fetch(cluster.url + path, {
+        method,
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as { schedules?: Schedule[] } };
+    };
+    const d1 = await scheduleOf(cluster, 'd1');
+    const elsewhere = await token('admin', ['c2']);
+    expect((await as(elsewhere, 'GET', '/api/schedules')).body.schedules).toEqual([]);
+    expect((await as(elsewhere, 'PATCH', `/api/schedules/${d1.id}`, { enabled: false })).status).toBe(404);
+    expect((await as(elsewhere, 'POST', `/api/schedules/${d1.id}/run`)).status).toBe(404);
+    const here = await token('viewer', ['c1']);
+    expect((await as(here, 'GET', '/api/schedules?book=svc.tick')).body.schedules!.map((s) => s.target.name).sort()).toEqual(['d1', 'd2']);
+    expect((await as(here, 'PATCH', `/api/schedules/${d1.id}`, { enabled: false })).status).toBe(403);
+    expect((await as(here, 'POST', `/api/schedules/${d1.id}/run`)).status).toBe(403);
+    expect((await scheduleOf(cluster, 'd1')).enabled).toBe(true);
+  }, 60_000);
+
   it('stops firing a disabled schedule', async () => {
     const schedule = await scheduleOf(cluster, 'd1');
     const { status, body } = await cluster.api('PATCH', `/api/schedules/${schedule.id}`, { enabled: false });
@@ -139,7 +197,7 @@ describe('schedules on two nodes', () => {
     expect(patched.body.schedule.override).toEqual({ cron: '0 3 * * *' });
     expect(new Date(patched.body.schedule.next_run_at).getUTCMinutes()).toBe(0);
 
-    writeFileSync(join(cluster.booksDir, 'svc.tick.book.yaml'), TICK('3s', 'description: edited\n'));
+    writeFileSync(join(cluster.booksDir, 'svc.tick.book.yaml'), TICK('3s', 'unique: none\ndescription: edited\n'));
     const reload = await cluster.api('POST', '/api/books/reload');
     expect(reload.status).toBe(200);
     expect(reload.body.created).toContain('svc.tick');
@@ -182,7 +240,7 @@ describe('schedules on two nodes', () => {
     expect((await scheduleOf(cluster, 'd3')).target.name).toBe('d3');
     const removed = await cluster.api('DELETE', '/api/deployments/d3');
     expect(removed.status).toBeLessThan(300);
-    const { body } = await cluster.api<{ schedules: Schedule[] }>('GET', '/api/schedules');
+    const { body } = await cluster.api<{ schedules: Schedule[] }>('GET', '/api/schedules?book=svc.tick');
     expect(body.schedules.map((s) => s.target.name).sort()).toEqual(['d1', 'd2']);
   });
 
@@ -193,7 +251,7 @@ describe('schedules on two nodes', () => {
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^ID\s+BOOK\s+TARGET\s+SPEC\s+ENABLED\s+NEXT RUN\s+LAST RUN$/);
     expect(lines.find((l) => /\bd1\b/.test(l))).toMatch(/svc\.tick\s+d1\s+every 3s\s+off\s+-\s+.*created job [0-9a-f-]{36}/);
-    expect(lines.find((l) => /\bd2\b/.test(l))).toMatch(/every 3s\s+on\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(in \d+s\)/);
+    expect(lines.find((l) => /\bd2\b/.test(l))).toMatch(/every 3s\s+on\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \((in \d+s|\d+s ago)\)/);
   });
 });
 
