@@ -16,7 +16,11 @@ const LIST_QUERY = {
 const ENTRY = {
   type: 'object',
   description: 'exactly one of every (duration), at (HH:MM or a list, engine time zone) or cron',
-  properties: { every: { type: ['string', 'number'] }, at: { type: ['string', 'array'], items: { type: 'string' } }, cron: { type: 'string' } },
+  properties: {
+    every: { type: ['string', 'number'] },
+    at: { type: ['string', 'array'], items: { type: 'string' } },
+    cron: { type: 'string' },
+  },
 };
 
 const PATCH_BODY = {
@@ -45,7 +49,10 @@ export class SchedulesController {
   @RequireRole('admin')
   async update(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal) {
     // The override's own checks (one of every/at/cron, a valid cron...) name the field in SchedulesService.
-    const input = checkInput<{ enabled?: boolean; override?: unknown }>({ ...PATCH_BODY, properties: { ...PATCH_BODY.properties, override: {} } }, body ?? {});
+    const input = checkInput<{ enabled?: boolean; override?: unknown }>(
+      { ...PATCH_BODY, properties: { ...PATCH_BODY.properties, override: {} } },
+      body ?? {},
+    );
     return { schedule: await this.schedules.update(id, input, principal) };
   }
 

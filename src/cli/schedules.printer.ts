@@ -11,11 +11,17 @@ export function scheduleLines(schedules: ScheduleView[], now = new Date()): stri
     s.override ? `${describeSpec(s.override)} (override; book: ${describeSpec(s.spec)})` : describeSpec(s.spec),
     s.enabled ? 'on' : 'off',
     s.enabled ? when(s.next_run_at, now) : '-',
-    s.last_run_at ? `${when(s.last_run_at, now)} ${s.last_result ?? ''}${s.last_job_id ? ` job ${s.last_job_id}` : ''}${s.last_error ? `: ${s.last_error}` : ''}` : 'never',
+    s.last_run_at
+      ? `${when(s.last_run_at, now)} ${s.last_result ?? ''}${s.last_job_id ? ` job ${s.last_job_id}` : ''}${s.last_error ? `: ${s.last_error}` : ''}`
+      : 'never',
   ]);
   const header = ['ID', 'BOOK', 'TARGET', 'SPEC', 'ENABLED', 'NEXT RUN', 'LAST RUN'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)];
 }
 
@@ -24,13 +30,20 @@ function when(iso: string | null, now: Date): string {
   if (!iso) return '-';
   const at = new Date(iso);
   const seconds = Math.round((at.getTime() - now.getTime()) / 1000);
-  return `${at.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z')} (${seconds >= 0 ? `in ${span(seconds)}` : `${span(-seconds)} ago`})`;
+  return `${at
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, 'Z')} (${seconds >= 0 ? `in ${span(seconds)}` : `${span(-seconds)} ago`})`;
 }
 
 function span(seconds: number): string {
   if (seconds < 60) return `${seconds}s`;
   const parts: string[] = [];
-  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+  ] as const) {
     if (seconds >= size) {
       parts.push(`${Math.floor(seconds / size)}${unit}`);
       seconds %= size;

@@ -141,7 +141,9 @@ export class ScheduleStore {
 
   /** The job a firing's Idempotency-Key made, on whichever node. */
   async jobOfKey(key: string): Promise<string | null> {
-    const rows = (await this.dataSource.query(`SELECT id FROM jobs WHERE idempotency_scope = 'engine' AND idempotency_key = $1`, [key])) as { id: string }[];
+    const rows = (await this.dataSource.query(`SELECT id FROM jobs WHERE idempotency_scope = 'engine' AND idempotency_key = $1`, [
+      key,
+    ])) as { id: string }[];
     return rows[0]?.id ?? null;
   }
 

@@ -1,4 +1,12 @@
-import { describeSpec, effectiveSpec, nextAfterDue, nextRunAfter, scheduleEntryProblems, shouldFire, MISSED_GRACE_MS } from './schedule-times.js';
+import {
+  describeSpec,
+  effectiveSpec,
+  nextAfterDue,
+  nextRunAfter,
+  scheduleEntryProblems,
+  shouldFire,
+  MISSED_GRACE_MS,
+} from './schedule-times.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -38,7 +46,9 @@ describe('missed slots', () => {
     // every 2s, down for three hours: the next slot is the first after now, not the one after the missed slot
     expect(nextAfterDue({ every: '2s' }, at('2026-01-01T09:00:00Z'), now, 'UTC')).toEqual(at('2026-01-01T12:00:02Z'));
     // on time: the slot after the due one
-    expect(nextAfterDue({ every: '2s' }, at('2026-01-01T12:00:00Z'), at('2026-01-01T12:00:00.400Z'), 'UTC')).toEqual(at('2026-01-01T12:00:02Z'));
+    expect(nextAfterDue({ every: '2s' }, at('2026-01-01T12:00:00Z'), at('2026-01-01T12:00:00.400Z'), 'UTC')).toEqual(
+      at('2026-01-01T12:00:02Z'),
+    );
     expect(nextAfterDue({ at: '03:00' }, at('2025-12-30T03:00:00Z'), now, 'UTC')).toEqual(at('2026-01-02T03:00:00Z'));
   });
 });
@@ -57,7 +67,10 @@ describe('overrides', () => {
     expect(scheduleEntryProblems({ cron: '61 * * * *' })).toEqual([
       expect.objectContaining({ field: 'override.cron', message: expect.stringMatching(/not a valid cron expression: .*minute: 61/) }),
     ]);
-    expect(scheduleEntryProblems({ every: '0s' })[0]).toMatchObject({ field: 'override.every', message: 'override.every: must be more than 0' });
+    expect(scheduleEntryProblems({ every: '0s' })[0]).toMatchObject({
+      field: 'override.every',
+      message: 'override.every: must be more than 0',
+    });
     expect(scheduleEntryProblems({ every: 'soon' })[0]).toMatchObject({ field: 'override.every' });
     expect(scheduleEntryProblems({ at: ['02:00', '25:00'] })[0]).toMatchObject({ field: 'override.at[1]' });
     expect(scheduleEntryProblems({ every: '1h', cron: '* * * * *' })[0]!.message).toMatch(/exactly one of every, at or cron/);

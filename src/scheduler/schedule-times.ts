@@ -63,7 +63,11 @@ export function describeSpec(spec: ScheduleEntry): string {
 
 /** Every problem of an override as the API received it, each naming its field; [] when valid. */
 export function scheduleEntryProblems(input: unknown, field = 'override'): ErrorDetail[] {
-  const problem = (where: string, message: string, value?: unknown): ErrorDetail => ({ field: where, message: `${where}: ${message}`, value });
+  const problem = (where: string, message: string, value?: unknown): ErrorDetail => ({
+    field: where,
+    message: `${where}: ${message}`,
+    value,
+  });
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return [problem(field, 'must be an object with one of every, at or cron, or null', input)];
   }
@@ -71,7 +75,8 @@ export function scheduleEntryProblems(input: unknown, field = 'override'): Error
   const keys = Object.keys(entry);
   const unknown = keys.filter((k) => !['every', 'at', 'cron'].includes(k));
   if (unknown.length) return unknown.map((k) => problem(`${field}.${k}`, 'unknown field (use one of every, at or cron)'));
-  if (keys.length !== 1) return [problem(field, `must set exactly one of every, at or cron (got ${keys.length ? keys.join(', ') : 'none'})`)];
+  if (keys.length !== 1)
+    return [problem(field, `must set exactly one of every, at or cron (got ${keys.length ? keys.join(', ') : 'none'})`)];
   if (entry.every !== undefined) {
     try {
       if (typeof entry.every !== 'number' && typeof entry.every !== 'string') throw new Error('must be a duration such as 30m');
@@ -82,7 +87,8 @@ export function scheduleEntryProblems(input: unknown, field = 'override'): Error
     return [];
   }
   if (entry.cron !== undefined) {
-    if (typeof entry.cron !== 'string' || entry.cron.trim() === '') return [problem(`${field}.cron`, 'must be a cron expression such as "0 3 * * 1"', entry.cron)];
+    if (typeof entry.cron !== 'string' || entry.cron.trim() === '')
+      return [problem(`${field}.cron`, 'must be a cron expression such as "0 3 * * 1"', entry.cron)];
     try {
       new Cron(entry.cron, { paused: true }).stop();
     } catch (e) {
@@ -94,7 +100,15 @@ export function scheduleEntryProblems(input: unknown, field = 'override'): Error
   const times = Array.isArray(at) ? at : [at];
   if (times.length === 0) return [problem(`${field}.at`, 'needs at least one time of day HH:MM', at)];
   return times.flatMap((t, i) =>
-    typeof t === 'string' && isTimeOfDay(t) ? [] : [problem(Array.isArray(at) ? `${field}.at[${i}]` : `${field}.at`, `${JSON.stringify(t)} is not a time of day (HH:MM, 00:00 to 23:59)`, t)],
+    typeof t === 'string' && isTimeOfDay(t)
+      ? []
+      : [
+          problem(
+            Array.isArray(at) ? `${field}.at[${i}]` : `${field}.at`,
+            `${JSON.stringify(t)} is not a time of day (HH:MM, 00:00 to 23:59)`,
+            t,
+          ),
+        ],
   );
 }
 

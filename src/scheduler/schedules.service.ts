@@ -93,7 +93,8 @@ export class SchedulesService {
     const row = await this.get(id, principal);
     if (change.override !== undefined && change.override !== null) {
       const problems = scheduleEntryProblems(change.override);
-      if (problems.length) throw new QuireError(ErrorCode.InvalidInput, `invalid override: ${problems.map((p) => p.message).join('; ')}`, problems);
+      if (problems.length)
+        throw new QuireError(ErrorCode.InvalidInput, `invalid override: ${problems.map((p) => p.message).join('; ')}`, problems);
     }
     const override = change.override === undefined ? row.override : (change.override as ScheduleEntry | null);
     const enabled = change.enabled ?? row.enabled;
@@ -101,7 +102,11 @@ export class SchedulesService {
     // (re-enabling must not fire at once as if the slot had been missed).
     const replan = change.override !== undefined || (enabled && !row.enabled);
     const next = replan ? this.nextFrom({ ...row, override }, await this.store.now()) : undefined;
-    await this.store.update(row.id, { enabled: change.enabled, override: change.override as ScheduleEntry | null | undefined, next_run_at: next });
+    await this.store.update(row.id, {
+      enabled: change.enabled,
+      override: change.override as ScheduleEntry | null | undefined,
+      next_run_at: next,
+    });
     return scheduleView((await this.store.get(row.id))!);
   }
 
@@ -122,7 +127,11 @@ export class SchedulesService {
     const dueAt = new Date(row.next_run_at!);
     const next = this.nextAfter(row, dueAt, now);
     if (!shouldFire(dueAt, now, this.config.schedules.missed)) {
-      const outcome: Outcome = { jobId: null, result: 'skipped', error: `the slot of ${dueAt.toISOString()} was missed while no node ran (QUIRE_SCHEDULE_MISSED=skip)` };
+      const outcome: Outcome = {
+        jobId: null,
+        result: 'skipped',
+        error: `the slot of ${dueAt.toISOString()} was missed while no node ran (QUIRE_SCHEDULE_MISSED=skip)`,
+      };
       await this.store.recordSlot(row.id, dueAt, next, outcome);
       return outcome;
     }
@@ -140,7 +149,8 @@ export class SchedulesService {
       if (!(error instanceof QuireError)) throw error;
       outcome = { jobId: null, result: 'refused', error: error.message };
     }
-    if (outcome.result === 'refused') this.logger.warn(`schedule ${row.id} (${row.book_name} on ${row.target_name ?? row.target_id}) did not run: ${outcome.error}`);
+    if (outcome.result === 'refused')
+      this.logger.warn(`schedule ${row.id} (${row.book_name} on ${row.target_name ?? row.target_id}) did not run: ${outcome.error}`);
     await this.store.recordSlot(row.id, dueAt, next, outcome);
     return outcome;
   }

@@ -73,9 +73,13 @@ async function firedJobs(cluster: QuireCluster, scheduleId: string) {
 
 /** The one schedule of a cluster's database, as stored (a restarted node listens on another port). */
 async function scheduleRow(cluster: QuireCluster) {
-  const { rows } = await cluster.db.query<{ id: string; next_run_at: Date | null; last_run_at: Date | null; last_result: string | null; last_job_id: string | null }>(
-    `SELECT id, next_run_at, last_run_at, last_result, last_job_id FROM schedules`,
-  );
+  const { rows } = await cluster.db.query<{
+    id: string;
+    next_run_at: Date | null;
+    last_run_at: Date | null;
+    last_result: string | null;
+    last_job_id: string | null;
+  }>(`SELECT id, next_run_at, last_run_at, last_result, last_job_id FROM schedules`);
   expect(rows).toHaveLength(1);
   return rows[0]!;
 }
@@ -87,7 +91,11 @@ describe('schedules on two nodes', () => {
   beforeAll(async () => {
     cluster = await QuireCluster.start({
       // unique: none, so only the slot's own key can keep two nodes from making two jobs of it
-      books: { 'inventory.yaml': inventory('svc', 2), 'svc.tick.book.yaml': TICK('2s', 'unique: none\n'), 'svc.guarded.book.yaml': GUARDED },
+      books: {
+        'inventory.yaml': inventory('svc', 2),
+        'svc.tick.book.yaml': TICK('2s', 'unique: none\n'),
+        'svc.guarded.book.yaml': GUARDED,
+      },
     });
     nodes.push(await cluster.serve({ engine: true, name: 'n1' }));
     nodes.push(await cluster.serve({ engine: true, name: 'n2' }));
@@ -101,7 +109,14 @@ describe('schedules on two nodes', () => {
     const { body } = await cluster.api<{ schedules: Schedule[] }>('GET', '/api/schedules?book=svc.tick');
     expect(body.schedules.map((s) => s.target.name).sort()).toEqual(['d1', 'd2']);
     for (const s of body.schedules) {
-      expect(s).toMatchObject({ book: 'svc.tick', action: 'tick', scope: 'deployment', spec: { every: '2s' }, override: null, enabled: true });
+      expect(s).toMatchObject({
+        book: 'svc.tick',
+        action: 'tick',
+        scope: 'deployment',
+        spec: { every: '2s' },
+        override: null,
+        enabled: true,
+      });
       expect(Date.parse(s.next_run_at!) % 2000).toBe(0);
     }
   });
@@ -150,9 +165,13 @@ describe('schedules on two nodes', () => {
     expect((await cluster.api('POST', '/api/clusters', { name: 'c2' })).status).toBe(201);
     const token = async (role: string, clusters: string[] = []) =>
       (
-        await run(process.execPath, ['bin/quire.js', 'token', 'create', '--role', role, ...(clusters.length ? ['--cluster', ...clusters] : [])], {
-          env: { PATH: process.env.PATH, DATABASE_URL: cluster.database.url },
-        })
+        await run(
+          process.execPath,
+          ['bin/quire.js', 'token', 'create', '--role', role, ...(clusters.length ? ['--cluster', ...clusters] : [])],
+          {
+            env: { PATH: process.env.PATH, DATABASE_URL: cluster.database.url },
+          },
+        )
       ).stdout.trim();
     const as = async (bearer: string, method: string, path: string, body?: unknown) => {
       const response = await fetch(cluster.url + path, {
@@ -235,7 +254,12 @@ describe('schedules on two nodes', () => {
   });
 
   it('drops the schedule of a deleted deployment and makes one for a new one', async () => {
-    const created = await cluster.api('POST', '/api/deployments', { name: 'd3', kind: 'svc', cluster: 'c1', vars: { markers: cluster.markers } });
+    const created = await cluster.api('POST', '/api/deployments', {
+      name: 'd3',
+      kind: 'svc',
+      cluster: 'c1',
+      vars: { markers: cluster.markers },
+    });
     expect(created.status).toBe(201);
     expect((await scheduleOf(cluster, 'd3')).target.name).toBe('d3');
     const removed = await cluster.api('DELETE', '/api/deployments/d3');
@@ -295,7 +319,10 @@ schedules:
 
   it('skips it with QUIRE_SCHEDULE_MISSED=skip', async () => {
     await cluster.serve({ engine: true, name: 'first' });
-    await until('the schedule planned', async () => (await cluster.db.query(`SELECT 1 FROM schedules WHERE next_run_at IS NOT NULL`)).rowCount);
+    await until(
+      'the schedule planned',
+      async () => (await cluster.db.query(`SELECT 1 FROM schedules WHERE next_run_at IS NOT NULL`)).rowCount,
+    );
     const { id } = await restartAfterMissedSlot('skip');
     expect(await firedJobs(cluster, id)).toEqual([]);
     const row = await scheduleRow(cluster);

@@ -10,6 +10,7 @@ import { mountDeployments } from './view-deployments.js';
 import { mountRun } from './view-run.js';
 import { mountJobs } from './view-jobs.js';
 import { mountJob } from './view-job.js';
+import { mountSchedules } from './view-schedules.js';
 
 const POLL_MS = 2000;
 
@@ -32,6 +33,7 @@ const routes = [
   },
   { pattern: /^#\/jobs\/?$/, nav: 'jobs', mount: mountJobs },
   { pattern: /^#\/jobs\/([^/]+)$/, nav: 'jobs', mount: mountJob, params: (m) => ({ id: decodeURIComponent(m[1]) }) },
+  { pattern: /^#\/schedules\/?$/, nav: 'schedules', mount: mountSchedules },
 ];
 
 function parseHash() {
@@ -79,7 +81,15 @@ function renderChrome() {
   if (!session.token) return;
   const current = routes.find((r) => r.pattern.test(parseHash().path))?.nav;
   const link = (href, text, key) => h('a', { href, text, 'aria-current': current === key ? 'page' : undefined });
-  nav.append(h('ul', {}, h('li', {}, link('#/deployments', 'Deployments', 'deployments')), h('li', {}, link('#/jobs', 'Jobs', 'jobs'))));
+  nav.append(
+    h(
+      'ul',
+      {},
+      h('li', {}, link('#/deployments', 'Deployments', 'deployments')),
+      h('li', {}, link('#/jobs', 'Jobs', 'jobs')),
+      h('li', {}, link('#/schedules', 'Schedules', 'schedules')),
+    ),
+  );
   account.append(
     h('span', { class: 'role', text: session.canOperate ? 'operator' : 'viewer (read only)' }),
     h('button', { type: 'button', class: 'button-secondary', onclick: signOut, text: 'Sign out' }),
