@@ -119,6 +119,10 @@ describe('schedules on two nodes', () => {
       });
       expect(Date.parse(s.next_run_at!) % 2000).toBe(0);
     }
+    const doc = (await (await fetch(`${cluster.url}/api/docs-json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    expect(Object.keys(doc.paths['/api/schedules']!)).toEqual(['get']);
+    expect(Object.keys(doc.paths['/api/schedules/{id}']!)).toEqual(['patch']);
+    expect(Object.keys(doc.paths['/api/schedules/{id}/run']!)).toEqual(['post']);
   });
 
   it('fires every slot exactly once across both nodes', async () => {
