@@ -9,7 +9,7 @@ export class ApiClient {
     readonly token: string,
   ) {}
 
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): ApiClient {
+  static fromEnv(env: Readonly<Record<string, string | undefined>> = process.env): ApiClient {
     const baseUrl = env.QUIRE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`;
     let token = env.QUIRE_TOKEN;
     const file = join(resolve(env.QUIRE_DATA_DIR ?? '.quire'), 'admin-token');

@@ -17,9 +17,26 @@ import type { ScheduleView } from '../scheduler/schedules.service.js';
 import { TokensService } from '../api/tokens.service.js';
 import type { Role } from '../api/api-token.entity.js';
 import type { DataSource } from 'typeorm';
+import { processSecrets } from '../engine/secrets.js';
+
+// Before anything else: secrets and credentials leave the environment (a step, running as
+// this user, could read it from /proc); they live on in memory only.
+const startEnv = processSecrets().env;
 
 const program = new Command('quire').description('Deployment books compiled into jobs, run by workers, watched live.');
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Configuration from the environment as it was at start, credentials included. */
+function config() {
+  return loadConfig(startEnv);
+}
+
+/** Says when the secrets could only leave `process.env`, not the block /proc/<pid>/environ shows. */
+function warnIfEnvironKept(): void {
+  const { removed, environ } = processSecrets();
+  if (removed.length && 'unsupported' in environ)
+    console.error(`warning: ${removed.join(', ')} stay readable in /proc/${process.pid}/environ (${environ.unsupported}); see README "Security"`);
+}
 
 /** Runs until SIGTERM or SIGINT, then closes gracefully (running steps get their grace period). */
 function runUntilSignalled(service: { close(): Promise<void> }): void {
@@ -34,19 +51,25 @@ function runUntilSignalled(service: { close(): Promise<void> }): void {
 program
   .command('serve')
   .description('run the API, portal, gateway and a worker (QUIRE_ENGINE=off: no worker)')
-  .action(async () => runUntilSignalled(await startServer(loadConfig())));
+  .action(async () => {
+    warnIfEnvironKept();
+    runUntilSignalled(await startServer(config()));
+  });
 
 program
   .command('worker')
   .description('run only the engine: claim and run jobs from the shared database')
-  .action(async () => runUntilSignalled(await startWorker(loadConfig())));
+  .action(async () => {
+    warnIfEnvironKept();
+    runUntilSignalled(await startWorker(config()));
+  });
 
 program
   .command('migrate')
   .description('apply pending migrations; --check fails when the entities and migrations disagree')
   .option('--check', 'exit 1 if the schema the entities describe differs from the migrated one')
   .action(async (options: { check?: boolean }) => {
-    const database = await openDatabase(loadConfig(), { migrate: false });
+    const database = await openDatabase(config(), { migrate: false });
     try {
       const applied = await database.migrate();
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations');
@@ -84,7 +107,7 @@ program
   .option('--param <key=value>', 'an action parameter (repeatable)', collect, [])
   .option('--json', 'print the plan as JSON')
   .action(async (deployment: string, action: string, options: { param: string[]; json?: boolean }) => {
-    const api = ApiClient.fromEnv();
+    const api = ApiClient.fromEnv(startEnv);
     const params = await typedParams(api, deployment, action, options.param);
     const { plan } = await api.request<{ plan: Parameters<typeof printPlan>[0] }>('POST', '/api/books/plan', { deployment, action, params });
     if (options.json) console.log(JSON.stringify(plan, null, 2));
@@ -101,7 +124,7 @@ program
   .option('--follow', 'show the job live until it ends; exit 0 only if it ends done')
   .option('--output', 'with --follow: stream the steps\' output instead of the progress display')
   .action(async (deployment: string, action: string, options: { param: string[]; idempotencyKey?: string; follow?: boolean; output?: boolean }) => {
-    const api = ApiClient.fromEnv();
+    const api = ApiClient.fromEnv(startEnv);
     const params = await typedParams(api, deployment, action, options.param);
     const { job, created } = await api.request<{ job: { id: string; state: string }; created: boolean }>(
       'POST',
@@ -119,7 +142,7 @@ program
   .argument('<job>')
   .option('--output', 'stream the steps\' output instead of the progress display')
   .action(async (jobId: string, options: { output?: boolean }) => {
-    const api = ApiClient.fromEnv();
+    const api = ApiClient.fromEnv(startEnv);
     process.exitCode = exitCodeFor(await followJob(api, api.token, jobId, { output: options.output }));
   });
 
@@ -130,7 +153,7 @@ program
   .option('--book <book>', 'only this book\'s')
   .option('--json', 'print them as JSON')
   .action(async (options: { deployment?: string; book?: string; json?: boolean }) => {
-    const api = ApiClient.fromEnv();
+    const api = ApiClient.fromEnv(startEnv);
     const query = new URLSearchParams();
     if (options.deployment) query.set('deployment', options.deployment);
     if (options.book) query.set('book', options.book);
@@ -148,7 +171,7 @@ program
   .option('--name <name>', 'who or what uses it', 'cli')
   .option('--cluster <cluster...>', 'limit the token to these clusters (names or ids)')
   .action(async (options: { role: Role; name: string; cluster?: string[] }) => {
-    const database = await openDatabase(loadConfig());
+    const database = await openDatabase(config());
     try {
       const clusterIds = options.cluster ? await clusterIdsOf(database.dataSource, options.cluster) : null;
       const app = new TokensService(database.dataSource);
