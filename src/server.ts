@@ -44,7 +44,9 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
   try {
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot(config, database.dataSource, { pubsub, engine: options.engine ?? config.engine.enabled, scheduler: true }),
-      { logger: LEVELS[config.logLevel] },
+      // On close, destroy the connections still open (idle keep-alive ones, long polls, upgraded
+      // sockets) instead of waiting for their clients: shutdown must end within its grace period.
+      { logger: LEVELS[config.logLevel], forceCloseConnections: true },
     );
     // Books arrive as YAML text on /api/books/validate.
     app.useBodyParser('json', { limit: '2mb' });

@@ -12,6 +12,7 @@ import { ApiClient } from './api-client.js';
 import { parseParamArgs } from './params.js';
 import { printPlan } from './plan.printer.js';
 import { followJob } from './follow.js';
+import { closeOnSignals } from './shutdown.js';
 import { scheduleLines } from './schedules.printer.js';
 import type { ScheduleView } from '../scheduler/schedules.service.js';
 import { TokensService } from '../api/tokens.service.js';
@@ -21,25 +22,21 @@ import type { DataSource } from 'typeorm';
 const program = new Command('quire').description('Deployment books compiled into jobs, run by workers, watched live.');
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** Runs until SIGTERM or SIGINT, then closes gracefully (running steps get their grace period). */
-function runUntilSignalled(service: { close(): Promise<void> }): void {
-  const stop = async () => {
-    await service.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
-}
-
 program
   .command('serve')
   .description('run the API, portal, gateway and a worker (QUIRE_ENGINE=off: no worker)')
-  .action(async () => runUntilSignalled(await startServer(loadConfig())));
+  .action(async () => {
+    const config = loadConfig();
+    closeOnSignals(await startServer(config), config.engine.shutdownGraceSeconds);
+  });
 
 program
   .command('worker')
   .description('run only the engine: claim and run jobs from the shared database')
-  .action(async () => runUntilSignalled(await startWorker(loadConfig())));
+  .action(async () => {
+    const config = loadConfig();
+    closeOnSignals(await startWorker(config), config.engine.shutdownGraceSeconds);
+  });
 
 program
   .command('migrate')
