@@ -1,5 +1,6 @@
 // The `quire` command. Each subcommand is a thin adapter over the services or the REST API.
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/config.js';
 import { startServer, startWorker } from '../server.js';
@@ -104,7 +105,8 @@ program
       'POST',
       `/api/deployments/${encodeURIComponent(deployment)}/actions/${encodeURIComponent(action)}`,
       { params },
-      options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {},
+      // Always keyed, so that the client may send the trigger again after a dropped connection.
+      { 'idempotency-key': options.idempotencyKey ?? `quire-run-${randomUUID()}` },
     );
     console.log(`${created ? 'created' : 'existing'} job ${job.id} (${job.state})`);
     if (options.follow) process.exitCode = exitCodeFor(await followJob(api, api.token, job.id, { output: options.output }));
