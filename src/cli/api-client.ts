@@ -2,6 +2,7 @@
 // authorisation, and no second process opening the embedded database.
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fetchRetryingWhenSafe } from './http-retry.js';
 
 export class ApiClient {
   constructor(
@@ -21,7 +22,7 @@ export class ApiClient {
   async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     let response: Response;
     try {
-      response = await fetch(this.baseUrl + path, {
+      response = await fetchRetryingWhenSafe(this.baseUrl + path, {
         method,
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),

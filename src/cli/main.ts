@@ -1,5 +1,6 @@
 // The `quire` command. Each subcommand is a thin adapter over the services or the REST API.
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/config.js';
 import { startServer, startWorker } from '../server.js';
@@ -12,6 +13,7 @@ import { ApiClient } from './api-client.js';
 import { parseParamArgs } from './params.js';
 import { printPlan } from './plan.printer.js';
 import { followJob } from './follow.js';
+import { closeOnSignals } from './shutdown.js';
 import { scheduleLines } from './schedules.printer.js';
 import type { ScheduleView } from '../scheduler/schedules.service.js';
 import { TokensService } from '../api/tokens.service.js';
@@ -38,22 +40,13 @@ function warnIfEnvironKept(): void {
     console.error(`warning: ${removed.join(', ')} stay readable in /proc/${process.pid}/environ (${environ.unsupported}); see README "Security"`);
 }
 
-/** Runs until SIGTERM or SIGINT, then closes gracefully (running steps get their grace period). */
-function runUntilSignalled(service: { close(): Promise<void> }): void {
-  const stop = async () => {
-    await service.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
-}
-
 program
   .command('serve')
   .description('run the API, portal, gateway and a worker (QUIRE_ENGINE=off: no worker)')
   .action(async () => {
     warnIfEnvironKept();
-    runUntilSignalled(await startServer(config()));
+    const loaded = config();
+    closeOnSignals(await startServer(loaded), loaded.engine.shutdownGraceSeconds);
   });
 
 program
@@ -61,7 +54,8 @@ program
   .description('run only the engine: claim and run jobs from the shared database')
   .action(async () => {
     warnIfEnvironKept();
-    runUntilSignalled(await startWorker(config()));
+    const loaded = config();
+    closeOnSignals(await startWorker(loaded), loaded.engine.shutdownGraceSeconds);
   });
 
 program
@@ -130,7 +124,8 @@ program
       'POST',
       `/api/deployments/${encodeURIComponent(deployment)}/actions/${encodeURIComponent(action)}`,
       { params },
-      options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {},
+      // Always keyed, so that the client may send the trigger again after a dropped connection.
+      { 'idempotency-key': options.idempotencyKey ?? `quire-run-${randomUUID()}` },
     );
     console.log(`${created ? 'created' : 'existing'} job ${job.id} (${job.state})`);
     if (options.follow) process.exitCode = exitCodeFor(await followJob(api, api.token, job.id, { output: options.output }));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadConfig, type QuireConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { fetchRetryingWhenSafe } from '../../src/cli/http-retry.js';
 
 export interface TestApp {
   server: RunningServer;
@@ -41,7 +42,7 @@ export async function startTestApp(
   }
   const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(server.url + path, {
+    const response = await fetchRetryingWhenSafe(server.url + path, {
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
