@@ -7,7 +7,7 @@ import { InventoryService } from './inventory/inventory.service.js';
 import { BooksService } from './books/books.service.js';
 import { JobsService } from './jobs/jobs.service.js';
 import { EventsService } from './events/events.service.js';
-import { TokensService } from './api/tokens.service.js';
+import { TokensService } from './auth/tokens.service.js';
 import { AuthGuard } from './api/auth.guard.js';
 import { ErrorFilter } from './api/error.filter.js';
 import { HealthController } from './api/health.controller.js';

@@ -8,7 +8,7 @@ import { AppModule } from './app.module.js';
 import type { QuireConfig } from './config/config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { BooksService } from './books/books.service.js';
-import { TokensService } from './api/tokens.service.js';
+import { TokensService } from './auth/tokens.service.js';
 import { EventsGateway } from './events/events.gateway.js';
 import { setupOpenApi } from './api/openapi.js';
 import { formatProblem } from './books/problem.js';

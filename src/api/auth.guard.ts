@@ -2,16 +2,12 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { PUBLIC_KEY, ROLE_KEY } from './auth.decorators.js';
-import { roleAllows, TokensService, type Principal } from './tokens.service.js';
-import type { Role } from './api-token.entity.js';
+import { TokensService } from '../auth/tokens.service.js';
+import { bearerToken, roleAllows, type Principal } from '../auth/principal.js';
+import type { Role } from '../auth/api-token.entity.js';
 import { ErrorCode, QuireError } from '../common/errors.js';
 
 export type AuthedRequest = Request & { principal?: Principal };
-
-export function bearerToken(header: string | undefined): string | null {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match ? match[1]! : null;
-}
 
 // Secure by default: every route needs a token; reads need `viewer`, anything else `admin`
 // unless the route names a lesser role with @RequireRole.

@@ -4,7 +4,7 @@ import { BooksService } from '../books/books.service.js';
 import { JobsService, type Scope } from '../jobs/jobs.service.js';
 import { RequireRole } from './auth.decorators.js';
 import { CurrentPrincipal, describePrincipal } from './principal.decorator.js';
-import type { Principal } from './tokens.service.js';
+import type { Principal } from '../auth/principal.js';
 import { checkInput } from '../common/input.js';
 import { formatProblem } from '../books/problem.js';
 import type { BookVersionEntity } from '../books/book-version.entity.js';

@@ -1,9 +1,9 @@
 import { ApiBody, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { InventoryService, visible } from '../inventory/inventory.service.js';
+import { InventoryService } from '../inventory/inventory.service.js';
 import { checkInput } from '../common/input.js';
 import { CurrentPrincipal } from './principal.decorator.js';
-import { maySee, type Principal } from './tokens.service.js';
+import { maySee, visible, type Principal } from '../auth/principal.js';
 
 const NAME = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' };
 const VARS = { type: 'object' };

@@ -14,8 +14,8 @@ import { printPlan } from './plan.printer.js';
 import { followJob } from './follow.js';
 import { scheduleLines } from './schedules.printer.js';
 import type { ScheduleView } from '../scheduler/schedules.service.js';
-import { TokensService } from '../api/tokens.service.js';
-import type { Role } from '../api/api-token.entity.js';
+import { TokensService } from '../auth/tokens.service.js';
+import type { Role } from '../auth/api-token.entity.js';
 import type { DataSource } from 'typeorm';
 
 const program = new Command('quire').description('Deployment books compiled into jobs, run by workers, watched live.');

@@ -22,7 +22,7 @@ import { CHANNELS, type PubSub } from '../db/pubsub.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
 import { JobStore, outcomeData, targetOf } from '../engine/job-store.js';
 import { FINAL_JOB_STATES, stepStatesLeadingTo } from './job-state.js';
-import { maySee, type Principal } from '../api/tokens.service.js';
+import { maySee, type Principal } from '../auth/principal.js';
 
 export type Scope = 'deployment' | 'group' | 'cluster';
 

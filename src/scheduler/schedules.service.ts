@@ -8,7 +8,7 @@ import type { QuireConfig } from '../config/config.js';
 import { InventoryService } from '../inventory/inventory.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import type { JobView } from '../jobs/job.view.js';
-import { maySee, type Principal } from '../api/tokens.service.js';
+import { maySee, type Principal } from '../auth/principal.js';
 import { ScheduleStore, type Outcome, type ScheduleRow } from './schedule-store.js';
 import { effectiveSpec, nextAfterDue, nextRunAfter, scheduleEntryProblems, shouldFire } from './schedule-times.js';
 

@@ -5,26 +5,7 @@ import { join } from 'node:path';
 import { DataSource, IsNull } from 'typeorm';
 import { ApiTokenEntity, ROLES, type Role } from './api-token.entity.js';
 import { ErrorCode, QuireError } from '../common/errors.js';
-
-export interface Principal {
-  tokenId: string;
-  name: string;
-  role: Role;
-  /** clusters this token may see; null: all */
-  clusterIds: string[] | null;
-}
-
-/** Whether a principal may see a record of this cluster (records without a cluster: only unscoped tokens). */
-export function maySee(principal: Principal, clusterId: string | null | undefined): boolean {
-  if (principal.clusterIds === null) return true;
-  return !!clusterId && principal.clusterIds.includes(clusterId);
-}
-
-const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
-
-export function roleAllows(role: Role, needed: Role): boolean {
-  return ROLE_RANK[role] >= ROLE_RANK[needed];
-}
+import type { Principal } from './principal.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
