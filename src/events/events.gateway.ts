@@ -9,7 +9,7 @@ import { DataSource } from 'typeorm';
 import { EventFeed, toDeployEvent } from './event-feed.js';
 import { EVENT_TYPES, type DeployEvent } from './event.types.js';
 import { TokensService } from '../auth/tokens.service.js';
-import { bearerToken, maySee, type Principal } from '../auth/principal.js';
+import { bearerToken, maySee, scopeParam, scopeSql, type Principal } from '../auth/principal.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
 import type { PubSub } from '../db/pubsub.js';
 import { QUIRE_CONFIG } from '../config/config.module.js';
@@ -160,10 +160,12 @@ export class EventsGateway implements OnApplicationShutdown {
     let more = false;
     let lastSeq = target.since ?? null;
     if (target.since !== undefined && target.since < upTo) {
-      const where = ['seq > $1', 'seq <= $2', '($3::text[] IS NULL OR type = ANY($3))'];
-      const params: unknown[] = [target.since, upTo, subscription.types];
+      // The scope is applied in the query, not after it: a page of another cluster's events
+      // filtered away here would still cost a page and tell the client how many there were.
+      const where = ['seq > $1', 'seq <= $2', '($3::text[] IS NULL OR type = ANY($3))', scopeSql('cluster_id', '$4')];
+      const params: unknown[] = [target.since, upTo, subscription.types, scopeParam(client.principal)];
       if (target.kind !== 'all') {
-        where.push(`${COLUMN[target.kind]} = $4`);
+        where.push(`${COLUMN[target.kind]} = $5`);
         params.push(resolved.id);
       }
       const rows = (await this.dataSource.query(
@@ -220,7 +222,12 @@ export class EventsGateway implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Every event and notification a client gets passes here: the last scope check, whatever path
+   * (replay, page, live, late) brought the event, so a new path cannot leak by forgetting one.
+   */
   private send(client: Client, event: DeployEvent): boolean {
+    if (!maySee(client.principal, event.cluster_id)) return false;
     if (client.sentLate.delete(event.seq) || client.sent.has(event.seq)) return false;
     remember(client.sent, event.seq, SENT_MEMORY);
     client.socket.emit('deploy_event', event);
