@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { TokensService } from '../../src/auth/tokens.service.js';
+import { sleep, until } from '../support/processes.js';
 
 const INVENTORY = `clusters:
   - name: main
@@ -43,18 +44,6 @@ interface Answer {
   more?: boolean;
   last_seq?: number;
   error?: string;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 describe('event scope: a token limited to one cluster', () => {
