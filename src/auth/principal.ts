@@ -3,7 +3,7 @@
 // here, so a scope rule changed once holds everywhere (issue 8: the replay leaked because the
 // gateway's SQL did not apply the check its live path did).
 import type { Role } from './api-token.entity.js';
-import { notFound } from '../common/errors.js';
+import { ErrorCode, QuireError, notFound } from '../common/errors.js';
 
 export interface Principal {
   tokenId: string;
@@ -57,4 +57,14 @@ export const describePrincipal = (p: Principal) => `token:${p.name}`;
 export function bearerToken(header: string | undefined): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   return match ? match[1]! : null;
+}
+
+/** For calls that reach every cluster at once (reloading books and inventory): unscoped tokens only. */
+export function requireUnscoped(principal: Principal, what: string): void {
+  if (principal.clusterIds !== null) {
+    throw new QuireError(
+      ErrorCode.Forbidden,
+      `${what} changes every cluster: it needs a token not limited to some clusters (an unscoped admin)`,
+    );
+  }
 }

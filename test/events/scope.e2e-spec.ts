@@ -7,20 +7,10 @@ import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { TokensService } from '../../src/auth/tokens.service.js';
+import { mainAndOtherInventory } from '../support/books.js';
 import { sleep, until } from '../support/processes.js';
 
-const INVENTORY = `clusters:
-  - name: main
-    groups:
-      - name: g-main
-        deployments:
-          - { name: app-main, kind: web }
-  - name: other
-    groups:
-      - name: g-other
-        deployments:
-          - { name: app-other, kind: web }
-`;
+const INVENTORY = mainAndOtherInventory();
 const BOOK = `name: web.deploy
 kind: web
 action: deploy
@@ -63,7 +53,8 @@ describe('event scope: a token limited to one cluster', () => {
     });
     return socket;
   };
-  const subscribe = (socket: Socket, target: Record<string, unknown>) => new Promise<Answer>((resolve) => socket.emit('subscribe', target, resolve));
+  const subscribe = (socket: Socket, target: Record<string, unknown>) =>
+    new Promise<Answer>((resolve) => socket.emit('subscribe', target, resolve));
   const runJob = async (deployment: string) => {
     const id = (await app.api('POST', `/api/deployments/${deployment}/actions/deploy`, {})).body.job.id as string;
     return until(`job ${id} to end`, async () => {
@@ -134,7 +125,9 @@ describe('event scope: a token limited to one cluster', () => {
     const adminSeen: Event[] = [];
     admin.on('deploy_event', (e: Event) => adminSeen.push(e));
     expect(await subscribe(admin, { all: true })).toMatchObject({ ok: true });
-    await db.query(`INSERT INTO deploy_events (type, cluster_id, payload) VALUES ('job', $1, '{"state":"done","note":"marker"}')`, [main.id]);
+    await db.query(`INSERT INTO deploy_events (type, cluster_id, payload) VALUES ('job', $1, '{"state":"done","note":"marker"}')`, [
+      main.id,
+    ]);
     await until('the feed to pass the bulk rows', () => adminSeen.some((e) => (e as unknown as { note?: string }).note === 'marker'));
 
     const viewer = await connect(viewerToken);
