@@ -9,6 +9,7 @@ import type { QuireConfig } from './config/config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { BooksService } from './books/books.service.js';
 import { TokensService } from './auth/tokens.service.js';
+import { applySecurityHeaders } from './api/security-headers.js';
 import { EventsGateway } from './events/events.gateway.js';
 import { setupOpenApi } from './api/openapi.js';
 import { formatProblem } from './books/problem.js';
@@ -46,6 +47,7 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
       AppModule.forRoot(config, database.dataSource, { pubsub, engine: options.engine ?? config.engine.enabled, scheduler: true }),
       { logger: LEVELS[config.logLevel] },
     );
+    applySecurityHeaders(app);
     // Books arrive as YAML text on /api/books/validate.
     app.useBodyParser('json', { limit: '2mb' });
     app.useBodyParser('text', { type: ['text/*', 'application/yaml', 'application/x-yaml'], limit: '2mb' });

@@ -103,7 +103,7 @@ export class BooksController {
   @HttpCode(200)
   async reload(@CurrentPrincipal() principal: Principal) {
     // inventory.yaml resets every cluster's deployment vars: not for a token limited to some.
-    requireUnscoped(principal, 'reloading books and inventory.yaml');
+    requireUnscoped(principal, 'reloading books and inventory.yaml changes every cluster');
     const result = await this.books.reload();
     return { ...result, messages: result.problems.map(formatProblem) };
   }

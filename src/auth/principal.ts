@@ -59,12 +59,10 @@ export function bearerToken(header: string | undefined): string | null {
   return match ? match[1]! : null;
 }
 
-/** For calls that reach every cluster at once (reloading books and inventory): unscoped tokens only. */
-export function requireUnscoped(principal: Principal, what: string): void {
-  if (principal.clusterIds !== null) {
-    throw new QuireError(
-      ErrorCode.Forbidden,
-      `${what} changes every cluster: it needs a token not limited to some clusters (an unscoped admin)`,
-    );
-  }
+/**
+ * For calls that reach every cluster at once (reloading books and inventory, global metrics):
+ * unscoped tokens only. `why` says what makes the call global, for the 403's message.
+ */
+export function requireUnscoped(principal: Principal, why: string): void {
+  if (principal.clusterIds !== null) throw new QuireError(ErrorCode.Forbidden, `${why}: this needs a token not limited to some clusters`);
 }

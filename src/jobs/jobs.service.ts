@@ -22,7 +22,7 @@ import { CHANNELS, type PubSub } from '../db/pubsub.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
 import { JobStore, outcomeData, targetOf } from '../engine/job-store.js';
 import { FINAL_JOB_STATES, stepStatesLeadingTo } from './job-state.js';
-import { inScope, maySee, type ClusterScope, type Principal } from '../auth/principal.js';
+import { inScope, maySee, visible, type ClusterScope, type Principal } from '../auth/principal.js';
 
 export type Scope = 'deployment' | 'group' | 'cluster';
 
@@ -124,7 +124,11 @@ export class JobsService {
   async list(filter: { deployment?: string; state?: string; book?: string; limit?: number }, principal?: Principal): Promise<JobView[]> {
     const where: FindOptionsWhere<JobEntity> = {};
     if (principal?.clusterIds) where.cluster_id = In(principal.clusterIds);
-    if (filter.deployment) where.deployment_id = (await this.inventory.getDeployment(filter.deployment)).id;
+    if (filter.deployment) {
+      // Another cluster's deployment filters like a missing one: 404, not an empty list.
+      const deployment = await this.inventory.getDeployment(filter.deployment);
+      where.deployment_id = visible(principal, 'deployment', filter.deployment, deployment, deployment.cluster_id).id;
+    }
     if (filter.state) {
       const states = filter.state.split(',');
       const unknown = states.filter((s) => !JOB_STATES.includes(s as JobState));
