@@ -25,6 +25,7 @@ import type { PubSub } from './db/pubsub.js';
 import { SchedulesService } from './scheduler/schedules.service.js';
 import { SchedulerService, SCHEDULER_ENABLED } from './scheduler/scheduler.service.js';
 import { SchedulesController } from './api/schedules.controller.js';
+import { TokensController } from './api/tokens.controller.js';
 
 /** The opened database, shared by every module. */
 @Global()
@@ -49,7 +50,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource)],
-      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, MetricsController, PortalController, SchedulesController],
+      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, MetricsController, PortalController, SchedulesController, TokensController],
       providers: [
         InventoryService,
         BooksService,

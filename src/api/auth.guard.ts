@@ -25,7 +25,7 @@ export class AuthGuard implements CanActivate {
     const token = bearerToken(request.headers.authorization);
     if (!token) throw new QuireError(ErrorCode.Unauthenticated, 'missing bearer token: send Authorization: Bearer <token>');
     const principal = await this.tokens.verify(token);
-    if (!principal) throw new QuireError(ErrorCode.Unauthenticated, 'invalid or revoked token');
+    if (!principal) throw new QuireError(ErrorCode.Unauthenticated, 'invalid, revoked or expired token');
     const needed =
       this.reflector.getAllAndOverride<Role>(ROLE_KEY, targets) ??
       (['GET', 'HEAD', 'OPTIONS'].includes(request.method) ? 'viewer' : 'admin');

@@ -1,22 +1,17 @@
 // The `quire` command. Each subcommand is a thin adapter over the services or the REST API.
+// The server, the database and the book services are imported by the commands that use them:
+// loading them all costs every command about a second, API clients included.
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/config.js';
-import { startServer, startWorker } from '../server.js';
-import { openDatabase } from '../db/database.js';
-import { pendingSchemaDrift } from '../db/data-source.js';
-import { validatePaths } from '../books/book-loader.js';
 import { formatProblem } from '../books/problem.js';
-import { validationContext } from '../books/books.service.js';
 import { ApiClient } from './api-client.js';
 import { parseParamArgs } from './params.js';
 import { printPlan } from './plan.printer.js';
 import { followJob } from './follow.js';
 import { scheduleLines } from './schedules.printer.js';
 import type { ScheduleView } from '../scheduler/schedules.service.js';
-import { TokensService } from '../auth/tokens.service.js';
-import type { Role } from '../auth/api-token.entity.js';
-import type { DataSource } from 'typeorm';
+import { registerTokenCommands } from './tokens.command.js';
 
 const program = new Command('quire').description('Deployment books compiled into jobs, run by workers, watched live.');
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -34,18 +29,26 @@ function runUntilSignalled(service: { close(): Promise<void> }): void {
 program
   .command('serve')
   .description('run the API, portal, gateway and a worker (QUIRE_ENGINE=off: no worker)')
-  .action(async () => runUntilSignalled(await startServer(loadConfig())));
+  .action(async () => {
+    const { startServer } = await import('../server.js');
+    runUntilSignalled(await startServer(loadConfig()));
+  });
 
 program
   .command('worker')
   .description('run only the engine: claim and run jobs from the shared database')
-  .action(async () => runUntilSignalled(await startWorker(loadConfig())));
+  .action(async () => {
+    const { startWorker } = await import('../server.js');
+    runUntilSignalled(await startWorker(loadConfig()));
+  });
 
 program
   .command('migrate')
   .description('apply pending migrations; --check fails when the entities and migrations disagree')
   .option('--check', 'exit 1 if the schema the entities describe differs from the migrated one')
   .action(async (options: { check?: boolean }) => {
+    const { openDatabase } = await import('../db/database.js');
+    const { pendingSchemaDrift } = await import('../db/data-source.js');
     const database = await openDatabase(loadConfig(), { migrate: false });
     try {
       const applied = await database.migrate();
@@ -67,6 +70,8 @@ program
   .description('check books (files or directories); prints file:line:col: message per problem')
   .argument('<paths...>')
   .action(async (paths: string[]) => {
+    const { validatePaths } = await import('../books/book-loader.js');
+    const { validationContext } = await import('../books/books.service.js');
     const { books, inventories, problems } = await validatePaths(paths, validationContext());
     const files = new Set([...books.map((b) => b.file), ...inventories.map((i) => i.file), ...problems.map((p) => p.file)]).size;
     for (const problem of problems) console.log(formatProblem(problem));
@@ -139,39 +144,10 @@ program
     else for (const line of scheduleLines(schedules)) console.log(line);
   });
 
-program
-  .command('token')
-  .description('manage API tokens')
-  .command('create')
-  .description('create a token; it is printed once, only its hash is stored')
-  .requiredOption('--role <role>', 'viewer, operator or admin')
-  .option('--name <name>', 'who or what uses it', 'cli')
-  .option('--cluster <cluster...>', 'limit the token to these clusters (names or ids)')
-  .action(async (options: { role: Role; name: string; cluster?: string[] }) => {
-    const database = await openDatabase(loadConfig());
-    try {
-      const clusterIds = options.cluster ? await clusterIdsOf(database.dataSource, options.cluster) : null;
-      const app = new TokensService(database.dataSource);
-      const { token, record } = await app.create(options.name, options.role, clusterIds);
-      console.log(token);
-      console.error(`created ${record.role} token '${record.name}' (${record.prefix}…)${clusterIds ? ` for ${options.cluster!.join(', ')}` : ''}`);
-    } finally {
-      await database.close();
-    }
-  });
+registerTokenCommands(program);
 
 function exitCodeFor(state: string): number {
   return state === 'done' ? 0 : state === 'cancel' ? 3 : 1;
-}
-
-async function clusterIdsOf(dataSource: DataSource, refs: string[]): Promise<string[]> {
-  const ids: string[] = [];
-  for (const ref of refs) {
-    const rows = (await dataSource.query('SELECT id FROM clusters WHERE name = $1 OR id::text = $1', [ref])) as { id: string }[];
-    if (!rows[0]) throw new Error(`no cluster '${ref}'`);
-    ids.push(rows[0].id);
-  }
-  return ids;
 }
 
 /** Types `--param` values by the params schema of the book the action would use. */

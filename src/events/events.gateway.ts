@@ -71,7 +71,7 @@ export class EventsGateway implements OnApplicationShutdown {
       this.tokens
         .verify(token)
         .then((principal) => {
-          if (!principal) return next(new Error('unauthorized: invalid or revoked token'));
+          if (!principal) return next(new Error('unauthorized: invalid, revoked or expired token'));
           socket.data.principal = principal;
           next();
         })
@@ -82,7 +82,7 @@ export class EventsGateway implements OnApplicationShutdown {
     this.feed = new EventFeed(this.dataSource, this.pubsub);
     this.feed.onEvent((event, late) => this.dispatch(event, late));
     await this.feed.start();
-    // The handshake checked the token once; a connection outlives its revocation by this much at most.
+    // The handshake checked the token once; a connection outlives its revocation or expiry by this much at most.
     this.recheck = setInterval(() => void this.recheckTokens(), this.config.tokenRecheckSeconds * 1000);
     this.recheck.unref();
   }
@@ -122,7 +122,7 @@ export class EventsGateway implements OnApplicationShutdown {
     socket.on('disconnect', () => this.clients.delete(socket.id));
   }
 
-  /** Closes the connections whose token was revoked since their handshake. */
+  /** Closes the connections whose token was revoked or expired since their handshake. */
   private async recheckTokens(): Promise<void> {
     const asked = new Set([...this.clients.values()].map((c) => c.principal.tokenId));
     if (asked.size === 0) return;

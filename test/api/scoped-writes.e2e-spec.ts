@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { callAs, startTestApp, type TestApp } from '../support/app.js';
 import { until } from '../support/processes.js';
 import { TokensService } from '../../src/auth/tokens.service.js';
 import { mainAndOtherInventory } from '../support/books.js';
@@ -68,15 +68,7 @@ describe('scoped writes: a token limited to cluster `other`', () => {
   let operator: string;
   let scopedAdmin: string;
 
-  const call = async (token: string, method: string, path: string, body?: unknown) => {
-    const response = await fetch(app.url + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const call = (token: string, method: string, path: string, body?: unknown) => callAs(app.url, token, method, path, body);
   const ended = (id: string) =>
     until(
       `job ${id} to end`,

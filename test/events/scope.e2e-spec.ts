@@ -4,7 +4,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { connectSocket } from '../support/sockets.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { TokensService } from '../../src/auth/tokens.service.js';
 import { mainAndOtherInventory } from '../support/books.js';
@@ -44,15 +45,7 @@ describe('event scope: a token limited to one cluster', () => {
   let viewerToken: string;
   const sockets: Socket[] = [];
 
-  const connect = async (token: string) => {
-    const socket = io(app.url, { auth: { token }, transports: ['websocket'], reconnection: false });
-    sockets.push(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', (error) => reject(error));
-    });
-    return socket;
-  };
+  const connect = (token: string) => connectSocket(app.url, token, sockets);
   const subscribe = (socket: Socket, target: Record<string, unknown>) =>
     new Promise<Answer>((resolve) => socket.emit('subscribe', target, resolve));
   const runJob = async (deployment: string) => {
