@@ -9,7 +9,8 @@ import type { HttpConfig, QuireConfig } from './config/config.js';
 import type { Server as HttpServer } from 'node:http';
 import { openDatabase, type Database } from './db/database.js';
 import { BooksService } from './books/books.service.js';
-import { TokensService } from './api/tokens.service.js';
+import { TokensService } from './auth/tokens.service.js';
+import { applySecurityHeaders } from './api/security-headers.js';
 import { EventsGateway } from './events/events.gateway.js';
 import { setupOpenApi } from './api/openapi.js';
 import { formatProblem } from './books/problem.js';
@@ -49,6 +50,7 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
       // sockets) instead of waiting for their clients: shutdown must end within its grace period.
       { logger: LEVELS[config.logLevel], forceCloseConnections: true },
     );
+    applySecurityHeaders(app);
     // Books arrive as YAML text on /api/books/validate.
     app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
     app.useBodyParser('text', { type: ['text/*', 'application/yaml', 'application/x-yaml'], limit: config.http.bodyLimitBytes });

@@ -1,6 +1,8 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
+import { CurrentPrincipal } from './principal.decorator.js';
+import { requireUnscoped, type Principal } from '../auth/principal.js';
 
 // Prometheus text exposition, read from the database so every node reports the same totals.
 @ApiTags('health')
@@ -11,7 +13,8 @@ export class MetricsController {
   @Get('metrics')
   @ApiOperation({ summary: 'Prometheus metrics (jobs by state and channel, running steps, queue lag, events)' })
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  async metrics(): Promise<string> {
+  async metrics(@CurrentPrincipal() principal: Principal): Promise<string> {
+    requireUnscoped(principal, 'metrics count jobs and events of every cluster');
     const [jobs, steps, lag, events] = await Promise.all([
       this.dataSource.query(`SELECT state, channel, count(*)::int AS n FROM jobs GROUP BY state, channel`) as Promise<{ state: string; channel: string; n: number }[]>,
       this.dataSource.query(`SELECT state, count(*)::int AS n FROM job_steps WHERE state IN ('running', 'retrying', 'waiting') GROUP BY state`) as Promise<

@@ -1,14 +1,11 @@
 // The `quire` command. Each subcommand is a thin adapter over the services or the REST API.
+// The server, the database and the book services are imported by the commands that use them:
+// loading them all costs every command about a second, API clients included.
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/config.js';
-import { startServer, startWorker } from '../server.js';
-import { openDatabase } from '../db/database.js';
-import { pendingSchemaDrift } from '../db/data-source.js';
-import { validatePaths } from '../books/book-loader.js';
 import { formatProblem } from '../books/problem.js';
-import { validationContext } from '../books/books.service.js';
 import { ApiClient } from './api-client.js';
 import { parseParamArgs } from './params.js';
 import { printPlan } from './plan.printer.js';
@@ -16,10 +13,8 @@ import { followJob } from './follow.js';
 import { closeOnSignals } from './shutdown.js';
 import { scheduleLines } from './schedules.printer.js';
 import type { ScheduleView } from '../scheduler/schedules.service.js';
-import { TokensService } from '../api/tokens.service.js';
-import type { Role } from '../api/api-token.entity.js';
-import type { DataSource } from 'typeorm';
 import { processSecrets } from '../engine/secrets.js';
+import { registerTokenCommands } from './tokens.command.js';
 
 // Before anything else: secrets and credentials leave the environment (a step, running as
 // this user, could read it from /proc); they live on in memory only.
@@ -44,6 +39,7 @@ program
   .command('serve')
   .description('run the API, portal, gateway and a worker (QUIRE_ENGINE=off: no worker)')
   .action(async () => {
+    const { startServer } = await import('../server.js');
     warnIfEnvironKept();
     const loaded = config();
     closeOnSignals(await startServer(loaded), loaded.engine.shutdownGraceSeconds);
@@ -53,6 +49,7 @@ program
   .command('worker')
   .description('run only the engine: claim and run jobs from the shared database')
   .action(async () => {
+    const { startWorker } = await import('../server.js');
     warnIfEnvironKept();
     const loaded = config();
     closeOnSignals(await startWorker(loaded), loaded.engine.shutdownGraceSeconds);
@@ -63,6 +60,8 @@ program
   .description('apply pending migrations; --check fails when the entities and migrations disagree')
   .option('--check', 'exit 1 if the schema the entities describe differs from the migrated one')
   .action(async (options: { check?: boolean }) => {
+    const { openDatabase } = await import('../db/database.js');
+    const { pendingSchemaDrift } = await import('../db/data-source.js');
     const database = await openDatabase(config(), { migrate: false });
     try {
       const applied = await database.migrate();
@@ -84,6 +83,8 @@ program
   .description('check books (files or directories); prints file:line:col: message per problem')
   .argument('<paths...>')
   .action(async (paths: string[]) => {
+    const { validatePaths } = await import('../books/book-loader.js');
+    const { validationContext } = await import('../books/books.service.js');
     const { books, inventories, problems } = await validatePaths(paths, validationContext());
     const files = new Set([...books.map((b) => b.file), ...inventories.map((i) => i.file), ...problems.map((p) => p.file)]).size;
     for (const problem of problems) console.log(formatProblem(problem));
@@ -157,39 +158,10 @@ program
     else for (const line of scheduleLines(schedules)) console.log(line);
   });
 
-program
-  .command('token')
-  .description('manage API tokens')
-  .command('create')
-  .description('create a token; it is printed once, only its hash is stored')
-  .requiredOption('--role <role>', 'viewer, operator or admin')
-  .option('--name <name>', 'who or what uses it', 'cli')
-  .option('--cluster <cluster...>', 'limit the token to these clusters (names or ids)')
-  .action(async (options: { role: Role; name: string; cluster?: string[] }) => {
-    const database = await openDatabase(config());
-    try {
-      const clusterIds = options.cluster ? await clusterIdsOf(database.dataSource, options.cluster) : null;
-      const app = new TokensService(database.dataSource);
-      const { token, record } = await app.create(options.name, options.role, clusterIds);
-      console.log(token);
-      console.error(`created ${record.role} token '${record.name}' (${record.prefix}…)${clusterIds ? ` for ${options.cluster!.join(', ')}` : ''}`);
-    } finally {
-      await database.close();
-    }
-  });
+registerTokenCommands(program, startEnv);
 
 function exitCodeFor(state: string): number {
   return state === 'done' ? 0 : state === 'cancel' ? 3 : 1;
-}
-
-async function clusterIdsOf(dataSource: DataSource, refs: string[]): Promise<string[]> {
-  const ids: string[] = [];
-  for (const ref of refs) {
-    const rows = (await dataSource.query('SELECT id FROM clusters WHERE name = $1 OR id::text = $1', [ref])) as { id: string }[];
-    if (!rows[0]) throw new Error(`no cluster '${ref}'`);
-    ids.push(rows[0].id);
-  }
-  return ids;
 }
 
 /** Types `--param` values by the params schema of the book the action would use. */

@@ -8,7 +8,7 @@ import { StepDurationEntity } from '../jobs/step-duration.entity.js';
 import { DeployEventEntity } from '../events/deploy-event.entity.js';
 import { ScheduleEntity } from '../scheduler/schedule.entity.js';
 import { ScheduleFiringEntity } from '../scheduler/schedule-firing.entity.js';
-import { ApiTokenEntity } from '../api/api-token.entity.js';
+import { ApiTokenEntity } from '../auth/api-token.entity.js';
 
 export const ENTITIES = [
   ClusterEntity,

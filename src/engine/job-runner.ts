@@ -29,6 +29,8 @@ export interface ChildJobs {
     triggeredBy: string;
     /** the same key returns the job it made the first time: a step or chain run again makes no second one */
     idempotencyKey?: string;
+    /** the clusters of whoever triggered the root job (null: unscoped): the new job may not leave them */
+    scopeClusters: string[] | null;
   }): Promise<string>;
   state(jobId: string): Promise<string>;
   history(book: string, step: string): Promise<number[]>;
@@ -335,6 +337,7 @@ export class JobRunner {
         // does not wait for queues behind it like any other job.
         parentJobId: rendered.wait ? job.id : undefined,
         triggeredBy: `job:${job.id}`,
+        scopeClusters: job.scope_clusters ?? null,
         // An attempt interrupted by a lost worker finds the child it made; a retry makes a new one.
         idempotencyKey: `step:${step.id}:${step.attempt - step.interruptions}`,
       });
@@ -435,9 +438,13 @@ export class JobRunner {
           delaySeconds: spec.delay === undefined ? undefined : parseDuration(spec.delay),
           triggeredBy: `job:${job.id}`,
           idempotencyKey: `chain:${job.id}:${endedAt.toISOString()}:${key}:${i}`,
+          scopeClusters: job.scope_clusters ?? null,
         });
       } catch (chainError) {
-        this.logger.warn(`job ${job.id}: ${key} trigger '${spec.action}' refused: ${(chainError as Error).message}`);
+        const message = (chainError as Error).message;
+        this.logger.warn(`job ${job.id}: ${key} trigger '${spec.action}' refused: ${message}`);
+        // Kept on the job, where its readers look: the job's own outcome stands.
+        await this.store.chainError(job.id, { link: key, index: i, action: spec.action, error: message, at: new Date().toISOString() });
       }
     }
     await this.store.chainTriggered(job.id);

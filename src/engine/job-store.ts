@@ -6,7 +6,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { EventsService } from '../events/events.service.js';
 import type { DeployEvent, DeployEventInput, Progress } from '../events/event.types.js';
 import { jobStatesLeadingTo, stepStatesLeadingTo, type JobState, type StepState } from '../jobs/job-state.js';
-import type { JobEntity } from '../jobs/job.entity.js';
+import type { ChainError, JobEntity } from '../jobs/job.entity.js';
 import type { JobStepEntity, StepAttemptError } from '../jobs/job-step.entity.js';
 import { progressOf } from '../jobs/job.view.js';
 
@@ -261,6 +261,15 @@ export class JobStore {
         [olderThanSeconds],
       ),
     );
+  }
+
+  /** Records a refused chain link once: the sweep after a crash may try the same link again. */
+  async chainError(jobId: string, entry: ChainError): Promise<void> {
+    await this.dataSource.query(`UPDATE jobs SET chain_errors = chain_errors || $2::jsonb WHERE id = $1 AND NOT chain_errors @> $3::jsonb`, [
+      jobId,
+      JSON.stringify([entry]),
+      JSON.stringify([{ link: entry.link, index: entry.index }]),
+    ]);
   }
 
   async chainTriggered(jobId: string): Promise<void> {

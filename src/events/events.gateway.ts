@@ -8,8 +8,8 @@ import { Server, type Socket } from 'socket.io';
 import { DataSource } from 'typeorm';
 import { EventFeed, toDeployEvent } from './event-feed.js';
 import { EVENT_TYPES, type DeployEvent } from './event.types.js';
-import { TokensService, maySee, type Principal } from '../api/tokens.service.js';
-import { bearerToken } from '../api/auth.guard.js';
+import { TokensService } from '../auth/tokens.service.js';
+import { bearerToken, maySee, scopeParam, scopeSql, type Principal } from '../auth/principal.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
 import type { PubSub } from '../db/pubsub.js';
 import { QUIRE_CONFIG } from '../config/config.module.js';
@@ -74,7 +74,7 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
       this.tokens
         .verify(token)
         .then((principal) => {
-          if (!principal) return next(new Error('unauthorized: invalid or revoked token'));
+          if (!principal) return next(new Error('unauthorized: invalid, revoked or expired token'));
           socket.data.principal = principal;
           next();
         })
@@ -85,7 +85,7 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
     this.feed = new EventFeed(this.dataSource, this.pubsub);
     this.feed.onEvent((event, late) => this.dispatch(event, late));
     await this.feed.start();
-    // The handshake checked the token once; a connection outlives its revocation by this much at most.
+    // The handshake checked the token once; a connection outlives its revocation or expiry by this much at most.
     this.recheck = setInterval(() => void this.recheckTokens(), this.config.tokenRecheckSeconds * 1000);
     this.recheck.unref();
   }
@@ -137,7 +137,7 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
     socket.on('disconnect', () => this.clients.delete(socket.id));
   }
 
-  /** Closes the connections whose token was revoked since their handshake. */
+  /** Closes the connections whose token was revoked or expired since their handshake. */
   private async recheckTokens(): Promise<void> {
     const asked = new Set([...this.clients.values()].map((c) => c.principal.tokenId));
     if (asked.size === 0) return;
@@ -175,10 +175,12 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
     let more = false;
     let lastSeq = target.since ?? null;
     if (target.since !== undefined && target.since < upTo) {
-      const where = ['seq > $1', 'seq <= $2', '($3::text[] IS NULL OR type = ANY($3))'];
-      const params: unknown[] = [target.since, upTo, subscription.types];
+      // The scope is applied in the query, not after it: a page of another cluster's events
+      // filtered away here would still cost a page and tell the client how many there were.
+      const where = ['seq > $1', 'seq <= $2', '($3::text[] IS NULL OR type = ANY($3))', scopeSql('cluster_id', '$4')];
+      const params: unknown[] = [target.since, upTo, subscription.types, scopeParam(client.principal)];
       if (target.kind !== 'all') {
-        where.push(`${COLUMN[target.kind]} = $4`);
+        where.push(`${COLUMN[target.kind]} = $5`);
         params.push(resolved.id);
       }
       const rows = (await this.dataSource.query(
@@ -235,7 +237,12 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
     }
   }
 
+  /**
+   * Every event and notification a client gets passes here: the last scope check, whatever path
+   * (replay, page, live, late) brought the event, so a new path cannot leak by forgetting one.
+   */
   private send(client: Client, event: DeployEvent): boolean {
+    if (!maySee(client.principal, event.cluster_id)) return false;
     if (client.sentLate.delete(event.seq) || client.sent.has(event.seq)) return false;
     remember(client.sent, event.seq, SENT_MEMORY);
     client.socket.emit('deploy_event', event);

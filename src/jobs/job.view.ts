@@ -87,6 +87,7 @@ export function jobView(job: JobEntity, steps?: JobStepEntity[]) {
     params: job.params,
     triggered_by: job.triggered_by,
     parent_job_id: job.parent_job_id,
+    chain_errors: job.chain_errors ?? [],
     skip_reason: job.skip_reason,
     error: job.error,
     date_created: iso(job.date_created),

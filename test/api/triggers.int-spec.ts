@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { TokensService } from '../../src/api/tokens.service.js';
+import { TokensService } from '../../src/auth/tokens.service.js';
 
 const FIXTURES = join(process.cwd(), 'test/fixtures/service-books');
 
