@@ -58,6 +58,9 @@ export function secretEnvName(name: string): string {
 /** Credentials besides QUIRE_SECRET_*: what the server needs but no step may read. */
 const CREDENTIAL_NAMES: readonly string[] = ['DATABASE_URL', 'QUIRE_SECRETS_FILE', 'QUIRE_SMTP_URL', 'PGPASSWORD'];
 
+/** Credentials that libraries look up in process.env themselves, so they must stay there. */
+const READ_BY_LIBRARIES: readonly string[] = ['PGPASSWORD'];
+
 /** A variable that holds a secret or a credential (`QUIRE_TOKEN`, `*_PASSWORD`, ...). */
 export function isCredentialName(name: string): boolean {
   return name.startsWith('QUIRE_SECRET_') || CREDENTIAL_NAMES.includes(name) || /(^|_)(TOKEN|PASSWORD|PASSWD|SECRET|API_KEY)$/.test(name);
@@ -87,6 +90,9 @@ export function processSecrets(): ProcessSecrets {
   const removed = Object.keys(env).filter(isCredentialName);
   for (const name of removed) delete process.env[name];
   const environ = eraseFromInitialEnviron(isCredentialName);
+  // The pg driver reads PGPASSWORD from process.env when it connects: it goes back, as a copy
+  // on the heap (setenv), which /proc/<pid>/environ does not show; children get explicit envs.
+  for (const name of READ_BY_LIBRARIES) if (env[name] !== undefined) process.env[name] = env[name];
   let secrets: SecretsProvider | undefined;
   taken = {
     env,

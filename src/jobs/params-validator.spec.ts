@@ -64,6 +64,7 @@ describe('validateParams', () => {
     expect(refusal({ type: 'object', additionalProperties: true }, { deep: { list: [1, 2 ** 60] } })).toEqual([
       'params.deep.list.1: integer beyond ±9007199254740991 (2^53 - 1) cannot be kept exactly; pass it as a string',
     ]);
+    expect(refusal(SCHEMA, JSON.parse('{"release":"1","size":1e400}'))).toEqual(['params.size: number beyond the range of a double; pass it as a string']);
     expect(validateParams('k-safe', SCHEMA, { release: '1', replicas: Number.MAX_SAFE_INTEGER, size: 0.5 })).toMatchObject({
       replicas: Number.MAX_SAFE_INTEGER,
     });

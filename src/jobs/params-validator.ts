@@ -60,6 +60,8 @@ function describeParamError(error: ErrorObject, schema: Record<string, unknown>,
   return { ...describeAjvError(error, 'params'), value: valueAt(params, error.instancePath) };
 }
 
+/** `1e400` parses as Infinity, which JSON cannot even store (it would become null). */
+const NOT_FINITE = 'number beyond the range of a double; pass it as a string';
 const UNSAFE_INTEGER = `integer beyond ±${Number.MAX_SAFE_INTEGER} (2^53 - 1) cannot be kept exactly; pass it as a string`;
 
 /**
@@ -75,7 +77,8 @@ function unsafeIntegers(params: Record<string, unknown>): ErrorDetail[] {
   while (stack.length) {
     const { value, path } = stack.pop()!;
     if (typeof value === 'number') {
-      if (Number.isInteger(value) && !Number.isSafeInteger(value)) details.push({ field: path, message: `${path}: ${UNSAFE_INTEGER}` });
+      if (!Number.isFinite(value)) details.push({ field: path, message: `${path}: ${NOT_FINITE}` });
+      else if (Number.isInteger(value) && !Number.isSafeInteger(value)) details.push({ field: path, message: `${path}: ${UNSAFE_INTEGER}` });
     } else if (value !== null && typeof value === 'object') {
       const entries = Object.entries(value as Record<string, unknown>);
       for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]![1], path: `${path}.${entries[i]![0]}` });
