@@ -25,6 +25,7 @@ import type { PubSub } from './db/pubsub.js';
 import { SchedulesService } from './scheduler/schedules.service.js';
 import { SchedulerService, SCHEDULER_ENABLED } from './scheduler/scheduler.service.js';
 import { SchedulesController } from './api/schedules.controller.js';
+import { NotificationsService } from './notifications/notifications.service.js';
 
 /** The opened database, shared by every module. */
 @Global()
@@ -60,6 +61,7 @@ export class AppModule {
         EventsGateway,
         SchedulesService,
         SchedulerService,
+        NotificationsService,
         { provide: SCHEDULER_ENABLED, useValue: options.scheduler ?? false },
         { provide: JobStore, useFactory: (ds: DataSource, events: EventsService) => new JobStore(ds, events), inject: [DataSource, EventsService] },
         { provide: PUBSUB, useValue: options.pubsub },
