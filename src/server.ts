@@ -3,7 +3,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { AppModule } from './app.module.js';
 import type { QuireConfig } from './config/config.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -13,6 +13,7 @@ import { EventsGateway } from './events/events.gateway.js';
 import { setupOpenApi } from './api/openapi.js';
 import { formatProblem } from './books/problem.js';
 import { LocalPubSub, PostgresPubSub, type PubSub } from './db/pubsub.js';
+import { createLogger } from './observability/logger.js';
 
 export interface RunningServer {
   app: NestExpressApplication;
@@ -21,12 +22,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const LEVELS: Record<QuireConfig['logLevel'], LogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  log: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-};
+/** The process's logger (QUIRE_LOG_FORMAT, QUIRE_LOG_LEVEL), also for lines logged before Nest starts. */
+function useLogger(config: QuireConfig) {
+  const logger = createLogger(config);
+  Logger.overrideLogger(logger);
+  return logger;
+}
 
 async function openPubSub(database: Database): Promise<PubSub> {
   if (database.embedded) return new LocalPubSub();
@@ -36,6 +37,7 @@ async function openPubSub(database: Database): Promise<PubSub> {
 }
 
 export async function startServer(config: QuireConfig, options: { engine?: boolean } = {}): Promise<RunningServer> {
+  const appLogger = useLogger(config);
   const logger = new Logger('Quire');
   const database = await openDatabase(config);
   logger.log(database.embedded ? `embedded database in ${config.dataDir}` : 'PostgreSQL from DATABASE_URL');
@@ -44,7 +46,7 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
   try {
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot(config, database.dataSource, { pubsub, engine: options.engine ?? config.engine.enabled, scheduler: true }),
-      { logger: LEVELS[config.logLevel] },
+      { logger: appLogger },
     );
     // Books arrive as YAML text on /api/books/validate.
     app.useBodyParser('json', { limit: '2mb' });
@@ -84,10 +86,11 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
 
 /** `quire worker`: the engine alone, no HTTP. */
 export async function startWorker(config: QuireConfig): Promise<{ close(): Promise<void> }> {
+  const appLogger = useLogger(config);
   const database = await openDatabase(config);
   const pubsub = await openPubSub(database);
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, database.dataSource, { pubsub, engine: true }), {
-    logger: LEVELS[config.logLevel],
+    logger: appLogger,
   });
   await app.init();
   return {

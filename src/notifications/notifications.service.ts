@@ -4,6 +4,7 @@ import { QUIRE_CONFIG } from '../config/config.module.js';
 import type { QuireConfig } from '../config/config.js';
 import { SecretsProvider } from '../engine/secrets.js';
 import { metrics } from '../observability/metrics.js';
+import { withLogContext } from '../observability/logger.js';
 import { Mailer, postWebhook } from './channels.js';
 import { DeliveryError, afterFailure } from './delivery-retry.js';
 import { emailContent, signature, webhookBody } from './notification-content.js';
@@ -68,7 +69,7 @@ export class NotificationsService implements OnApplicationBootstrap, BeforeAppli
     let total = 0;
     for (;;) {
       const due = await this.store.claim(this.config.workerId, BATCH, CLAIM_LEASE_S);
-      await Promise.all(due.map((d) => this.attempt(d)));
+      await Promise.all(due.map((d) => withLogContext({ job_id: d.job_id, delivery_id: d.id }, () => this.attempt(d))));
       total += due.length;
       if (due.length < BATCH || this.stopped) return total;
     }
