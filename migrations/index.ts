@@ -4,5 +4,13 @@ import { IdempotencyScope1764600000000 } from './1764600000000-idempotency-scope
 import { ChainPending1764700000000 } from './1764700000000-chain-pending.js';
 import { ScheduleFirings1765200000000 } from './1765200000000-schedule-firings.js';
 import { Notifications1765300000000 } from './1765300000000-notifications.js';
+import { JobRetention1765300000001 } from './1765300000001-job-retention.js';
 
-export const MIGRATIONS = [InitialSchema1763800000000, IdempotencyScope1764600000000, ChainPending1764700000000, ScheduleFirings1765200000000, Notifications1765300000000];
+export const MIGRATIONS = [
+  InitialSchema1763800000000,
+  IdempotencyScope1764600000000,
+  ChainPending1764700000000,
+  ScheduleFirings1765200000000,
+  Notifications1765300000000,
+  JobRetention1765300000001,
+];
