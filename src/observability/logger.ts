@@ -64,7 +64,8 @@ function split(level: LogLevel, params: unknown[]): { context?: string; stack?: 
 
 class TextLogger extends ConsoleLogger {
   constructor(level: QuireConfig['logLevel']) {
-    super({ logLevels: LOG_LEVELS[level] });
+    // Colour codes only for a person at a terminal, not in files and log collectors.
+    super({ logLevels: LOG_LEVELS[level], colors: !!process.stdout.isTTY && !process.env.NO_COLOR });
   }
 
   override log(message: unknown, ...params: unknown[]): void {
