@@ -26,6 +26,8 @@ import { SchedulesService } from './scheduler/schedules.service.js';
 import { SchedulerService, SCHEDULER_ENABLED } from './scheduler/scheduler.service.js';
 import { SchedulesController } from './api/schedules.controller.js';
 import { TokensController } from './api/tokens.controller.js';
+import { NotificationsService } from './notifications/notifications.service.js';
+import { JobCleaner } from './engine/job-cleaner.js';
 
 /** The opened database, shared by every module. */
 @Global()
@@ -61,6 +63,8 @@ export class AppModule {
         EventsGateway,
         SchedulesService,
         SchedulerService,
+        NotificationsService,
+        JobCleaner,
         { provide: SCHEDULER_ENABLED, useValue: options.scheduler ?? false },
         { provide: JobStore, useFactory: (ds: DataSource, events: EventsService) => new JobStore(ds, events), inject: [DataSource, EventsService] },
         { provide: PUBSUB, useValue: options.pubsub },

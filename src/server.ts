@@ -3,7 +3,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { AppModule } from './app.module.js';
 import type { HttpConfig, QuireConfig } from './config/config.js';
 import type { Server as HttpServer } from 'node:http';
@@ -15,6 +15,7 @@ import { EventsGateway } from './events/events.gateway.js';
 import { setupOpenApi } from './api/openapi.js';
 import { formatProblem } from './books/problem.js';
 import { LocalPubSub, PostgresPubSub, type PubSub } from './db/pubsub.js';
+import { createLogger } from './observability/logger.js';
 
 export interface RunningServer {
   app: NestExpressApplication;
@@ -23,12 +24,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const LEVELS: Record<QuireConfig['logLevel'], LogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  log: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-};
+/** The process's logger (QUIRE_LOG_FORMAT, QUIRE_LOG_LEVEL), also for lines logged before Nest starts. */
+function useLogger(config: QuireConfig) {
+  const logger = createLogger(config);
+  Logger.overrideLogger(logger);
+  return logger;
+}
 
 async function openPubSub(database: Database): Promise<PubSub> {
   if (database.embedded) return new LocalPubSub();
@@ -38,6 +39,7 @@ async function openPubSub(database: Database): Promise<PubSub> {
 }
 
 export async function startServer(config: QuireConfig, options: { engine?: boolean } = {}): Promise<RunningServer> {
+  const appLogger = useLogger(config);
   const logger = new Logger('Quire');
   const database = await openDatabase(config);
   logger.log(database.embedded ? `embedded database in ${config.dataDir}` : 'PostgreSQL from DATABASE_URL');
@@ -48,7 +50,7 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
       AppModule.forRoot(config, database.dataSource, { pubsub, engine: options.engine ?? config.engine.enabled, scheduler: true }),
       // On close, destroy the connections still open (idle keep-alive ones, long polls, upgraded
       // sockets) instead of waiting for their clients: shutdown must end within its grace period.
-      { logger: LEVELS[config.logLevel], forceCloseConnections: true },
+      { logger: appLogger, forceCloseConnections: true },
     );
     applySecurityHeaders(app);
     // Books arrive as YAML text on /api/books/validate.
@@ -97,10 +99,11 @@ function applyHttpTimeouts(server: HttpServer, http: HttpConfig): void {
 
 /** `quire worker`: the engine alone, no HTTP. */
 export async function startWorker(config: QuireConfig): Promise<{ close(): Promise<void> }> {
+  const appLogger = useLogger(config);
   const database = await openDatabase(config);
   const pubsub = await openPubSub(database);
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, database.dataSource, { pubsub, engine: true }), {
-    logger: LEVELS[config.logLevel],
+    logger: appLogger,
   });
   await app.init();
   return {

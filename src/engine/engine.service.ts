@@ -44,6 +44,11 @@ export class EngineService implements OnApplicationBootstrap, BeforeApplicationS
     this.worker.start();
   }
 
+  /** This node's worker for /health: `enabled: false` on API-only nodes. */
+  workerStatus(): { enabled: boolean } & Partial<ReturnType<Worker['status']>> {
+    return this.worker ? { enabled: true, ...this.worker.status() } : { enabled: false, id: this.config.workerId };
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
     await this.worker?.stop();
   }

@@ -16,6 +16,7 @@ import { BoundedOutput, suffixWithin } from '../steps/output/output-buffer.js';
 import { SecretMasker, maskDeep } from '../steps/output/secret-masker.js';
 import { retryDelaySeconds } from '../steps/retry-delay.js';
 import { percentile } from '../jobs/estimates.js';
+import { withLogContext, type LogFields } from '../observability/logger.js';
 
 export interface ChildJobs {
   /** Creates a job (a `trigger` step or a chain); returns its id. */
@@ -56,7 +57,7 @@ interface Outcome {
 }
 
 export class JobRunner {
-  private readonly logger: Pick<Logger, 'warn' | 'error'>;
+  private readonly logger: Pick<Logger, 'debug' | 'log' | 'warn' | 'error'>;
   /** the heartbeat of each job this node runs, by job id */
   private readonly beats = new Map<string, () => void>();
 
@@ -70,14 +71,24 @@ export class JobRunner {
     // Every line masked: a failed write's error, or a refused trigger's, may quote a value.
     const logger = new Logger('Runner');
     const masker = new SecretMasker(secrets.allValues());
-    this.logger = { warn: (message: string) => logger.warn(masker.mask(message)), error: (message: string) => logger.error(masker.mask(message)) };
+    this.logger = {
+      debug: (message: string) => logger.debug(masker.mask(message)),
+      log: (message: string) => logger.log(masker.mask(message)),
+      warn: (message: string) => logger.warn(masker.mask(message)),
+      error: (message: string) => logger.error(masker.mask(message)),
+    };
   }
 
   /**
    * Runs until the job leaves this worker. `drain` (shutdown began) hands the job back before
    * its next step; `shutdown` (grace period over) stops the running step and hands it back.
    */
-  async run(job: JobEntity, { drain, shutdown }: { drain: AbortSignal; shutdown: AbortSignal }): Promise<void> {
+  async run(job: JobEntity, signals: { drain: AbortSignal; shutdown: AbortSignal }): Promise<void> {
+    // Every line logged for this job, down to its steps' and heartbeat's, names it (JSON logs).
+    return withLogContext({ job_id: job.id, book: job.book_name, ...logTarget(job) }, () => this.runJob(job, signals));
+  }
+
+  private async runJob(job: JobEntity, { drain, shutdown }: { drain: AbortSignal; shutdown: AbortSignal }): Promise<void> {
     const lease: Lease = { jobId: job.id, token: job.lease_token! };
     const control = new AbortController();
     const stopHeartbeat = this.heartbeat(lease, control);
@@ -150,7 +161,7 @@ export class JobRunner {
       }
       if (signal.aborted) return this.stopBeforeStep(job, lease, signal);
       if (drain.aborted) return this.store.handBack(lease, job, null, 'worker shutting down');
-      const outcome = await this.runStep(job, lease, step, outputs, signal);
+      const outcome = await withLogContext({ step: step.name }, () => this.runStep(job, lease, step, outputs, signal));
       if (outcome.kind === 'stop') return;
       if (outcome.failure) failure ??= outcome.failure;
       outputs[step.name] = { output: outcome.outputs ?? {} };
@@ -198,6 +209,7 @@ export class JobRunner {
     }
 
     const started = await this.store.stepStarted(lease, job, step);
+    this.logger.debug(`step ${step.name} (${step.kind}) started, attempt ${started.attempt}`);
     if (step.kind === 'manual') {
       // validation refuses secrets.* here; masked as well, since the text is stored and shown
       await this.store.waitForPerson(lease, job, started, masker.mask(rendered.instructions ?? 'Acknowledge this step to continue.'));
@@ -405,6 +417,9 @@ export class JobRunner {
 
   private async finish(job: JobEntity, lease: Lease, state: 'done' | 'error' | 'cancel', error: string | null): Promise<void> {
     const endedAt = await this.store.finishJob(lease, job, state, error);
+    const line = `job ${job.id} (${job.book_name}) ended ${state}${error ? `: ${error}` : ''}`;
+    if (state === 'error') this.logger.warn(line);
+    else this.logger.log(line);
     const chain = state === 'done' ? job.on_success : state === 'error' ? job.on_failure : undefined;
     if (chain?.length) await this.triggerChain(job, state === 'done' ? 'on_success' : 'on_failure', chain, endedAt);
   }
@@ -452,6 +467,12 @@ export class JobRunner {
 }
 
 /** The record a job runs on, as a trigger names it: a chained action with no target runs there too. */
+/** The job's target for log lines: deployment, group and cluster names as far as it has them. */
+function logTarget(job: JobEntity): LogFields {
+  const c = job.context;
+  return { deployment: c?.deployment?.name, group: c?.group?.name ?? undefined, cluster: c?.cluster?.name ?? undefined };
+}
+
 function ownTarget(job: JobEntity): { scope: 'deployment' | 'group' | 'cluster'; target: string } {
   if (job.deployment_id) return { scope: 'deployment', target: job.deployment_id };
   if (job.group_id && job.scope === 'group') return { scope: 'group', target: job.group_id };

@@ -15,6 +15,7 @@ import type { PubSub } from '../db/pubsub.js';
 import { QUIRE_CONFIG } from '../config/config.module.js';
 import type { QuireConfig } from '../config/config.js';
 import { isUuid } from '../common/input.js';
+import { metrics } from '../observability/metrics.js';
 
 type Kind = 'job' | 'deployment' | 'group' | 'cluster' | 'all';
 const KINDS: Kind[] = ['job', 'deployment', 'group', 'cluster', 'all'];
@@ -246,6 +247,7 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
     if (client.sentLate.delete(event.seq) || client.sent.has(event.seq)) return false;
     remember(client.sent, event.seq, SENT_MEMORY);
     client.socket.emit('deploy_event', event);
+    metrics.eventsDelivered.inc();
     const notification = notificationOf(event);
     if (notification) client.socket.emit('notification', notification);
     return true;

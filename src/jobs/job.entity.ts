@@ -27,6 +27,8 @@ export interface ChainError {
 @Index('uq_jobs_idempotency_scope_key', ['idempotency_scope', 'idempotency_key'], { unique: true, where: 'idempotency_key IS NOT NULL' })
 // Every node's sweep looks for ended jobs whose chain links are still owed: a handful at most.
 @Index('idx_jobs_chain_pending', ['date_done'], { where: 'chain_pending' })
+// The retention sweep (engine/job-cleaner.ts) walks finished jobs by when they ended.
+@Index('idx_jobs_date_done', ['date_done'], { where: 'date_done IS NOT NULL' })
 export class JobEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'uuid' }) book_version_id!: string;

@@ -1,6 +1,7 @@
 // Jobs and steps as the API and the CLI show them: snake_case, durations in seconds.
 import type { JobEntity } from './job.entity.js';
 import type { JobStepEntity } from './job-step.entity.js';
+import type { NotificationView } from '../notifications/notification-store.js';
 import { etaSeconds } from './estimates.js';
 import type { Progress } from '../events/event.types.js';
 
@@ -98,4 +99,5 @@ export function jobView(job: JobEntity, steps?: JobStepEntity[]) {
   };
 }
 
-export type JobView = ReturnType<typeof jobView>;
+/** `notifications`: the deliveries its endings owe (only on a single job, see JobsService.get). */
+export type JobView = ReturnType<typeof jobView> & { notifications?: NotificationView[] };

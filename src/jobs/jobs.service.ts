@@ -23,6 +23,8 @@ import { PUBSUB } from '../db/pubsub.provider.js';
 import { JobStore, outcomeData, targetOf } from '../engine/job-store.js';
 import { FINAL_JOB_STATES, stepStatesLeadingTo } from './job-state.js';
 import { inScope, maySee, visible, type ClusterScope, type Principal } from '../auth/principal.js';
+import { NotificationStore, oweNotifications } from '../notifications/notification-store.js';
+import { metrics } from '../observability/metrics.js';
 
 export type Scope = 'deployment' | 'group' | 'cluster';
 
@@ -148,7 +150,8 @@ export class JobsService {
   async get(id: string, principal?: Principal): Promise<JobView> {
     const job = await this.visibleJob(id, principal);
     const steps = await this.dataSource.getRepository(JobStepEntity).find({ where: { job_id: id }, order: { position: 'ASC' } });
-    return jobView(job, steps);
+    const notifications = await new NotificationStore(this.dataSource).forJob(id);
+    return { ...jobView(job, steps), notifications };
   }
 
   /**
@@ -371,10 +374,12 @@ export class JobsService {
         progress: { done_steps: skipped ? steps.length : 0, total_steps: steps.length, eta_s },
         data: skipped ? { ...outcomeData(compiled), skip_reason: compiled.skip_reason } : { action: compiled.action, book: compiled.book_name },
       });
+      if (skipped) await oweNotifications(manager, compiled, 'done');
       return { existing: null };
     });
     // Read after the transaction: on the embedded database a query outside it would wait for it.
     if (outcome.existing) return { job: await this.get(outcome.existing, request.principal), created: false };
+    metrics.jobsCreated.inc({ book: compiled.book_name });
     return { job: await this.get(compiled.id), created: true };
   }
 

@@ -239,7 +239,7 @@ export class QuireCluster {
    */
   async serve(options: { engine?: boolean; env?: Record<string, string>; name?: string } = {}): Promise<QuireProcess> {
     const proc = this.spawn('serve', options.name ?? 'api', { PORT: '0', QUIRE_ENGINE: options.engine ? 'on' : 'off', ...options.env });
-    const [, url] = await proc.waitForOutput(/listening on (http:\/\/\S+)/);
+    const [, url] = await proc.waitForOutput(/listening on (http:\/\/[^\s"]+)/);
     const tokenFile = join(this.dataDir, 'admin-token');
     await until('the admin token file', () => existsSync(tokenFile));
     this.api_ ??= { url: url!, token: readFileSync(tokenFile, 'utf8').trim() };
