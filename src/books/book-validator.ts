@@ -6,6 +6,7 @@ import { parseYamlWithLocations, type ParsedYaml } from './book-parser.js';
 import { bookSchemaValidator } from './book-schema.js';
 import { checkSemantics } from './book-semantics.js';
 import { checkTemplates } from './book-templates.js';
+import { checkEstimateBy } from './estimate-by.js';
 import { contentHash } from './canonical-json.js';
 import { hasErrors, makeProblem, sortProblems } from './problem.js';
 import { translateSchemaErrors } from './schema-errors.js';
@@ -79,6 +80,7 @@ function analyzeBook(file: string, source: string, ctx: ValidationContext): Book
   const semantic = new SemanticContext(value, ctx, parsed, blocked);
   checkSemantics(semantic);
   checkTemplates(semantic);
+  checkEstimateBy(semantic);
   return { parsed, problems: [...parsed.problems, ...shapeProblems, ...semantic.problems] };
 }
 

@@ -14,7 +14,6 @@ import { StepAbort, type StepAbortReason, type StepExecutorRegistry, type StepRe
 import { BoundedOutput, suffixWithin } from '../steps/output/output-buffer.js';
 import { SecretMasker, maskDeep } from '../steps/output/secret-masker.js';
 import { retryDelaySeconds } from '../steps/retry-delay.js';
-import { percentile } from '../jobs/estimates.js';
 
 export interface ChildJobs {
   /** Creates a job (a `trigger` step or a chain); returns its id. */
@@ -30,7 +29,6 @@ export interface ChildJobs {
     idempotencyKey?: string;
   }): Promise<string>;
   state(jobId: string): Promise<string>;
-  history(book: string, step: string): Promise<number[]>;
 }
 
 export interface RunnerOptions {
@@ -299,7 +297,7 @@ export class JobRunner {
     }
   }
 
-  /** `overdue` events when a step passes its estimate, and again its history's 90th percentile. */
+  /** `overdue` events when a step passes its estimate, and again its learned 90th percentile (frozen into the step). */
   private watchOverdue(job: JobEntity, lease: Lease, step: JobStepEntity): NodeJS.Timeout[] {
     const timers: NodeJS.Timeout[] = [];
     const warn = (after: number, threshold: 'estimate' | 'p90') =>
@@ -309,13 +307,8 @@ export class JobRunner {
         }, after * 1000),
       );
     if (step.estimated_duration < step.timeout) warn(step.estimated_duration, 'estimate');
-    void this.children
-      .history(job.book_name, step.name)
-      .then((recent) => {
-        const p90 = percentile(recent, 90);
-        if (p90 !== undefined && p90 > step.estimated_duration && p90 < step.timeout) warn(p90, 'p90');
-      })
-      .catch(() => undefined);
+    const p90 = step.estimate_p90;
+    if (p90 !== null && p90 > step.estimated_duration && p90 < step.timeout) warn(p90, 'p90');
     return timers;
   }
 

@@ -175,7 +175,8 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     await db.query(`INSERT INTO step_duration_history (book_name, step_name, samples, mean, recent) VALUES ('svc.deploy', 'probe', 3, 7.5, '{7,8,7.5}')`);
     const { body } = await app.api('POST', '/api/books/plan', { deployment: 'app-1', action: 'deploy', params: { version: '3' } });
     const probe = body.plan.steps.find((s: any) => s.name === 'probe');
-    expect([probe.estimated_duration, probe.estimate_source, probe.timeout]).toEqual([7.5, 'history', 37.5]);
+    // The timeout is max(book estimate 60 s, learned p99 8 s) × 5: learning never tightens it (BOOKS.md section 7).
+    expect([probe.estimated_duration, probe.estimate_source, probe.estimate_runs, probe.timeout]).toEqual([7.5, 'history', 3, 300]);
   });
 
   it('keeps a job on the book version it was compiled from when the book changes', async () => {
