@@ -52,7 +52,7 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     ]);
     expect(job.steps[0].data).toEqual({ dir: '/srv/app-1/15.2', replicas: 1 });
     expect(job.steps[0].max_attempts).toBe(3);
-    expect(job.progress).toEqual({ done_steps: 0, total_steps: 3, eta_s: 74 });
+    expect(job.progress).toMatchObject({ done_steps: 0, total_steps: 3, eta_s: 74, eta_basis: 'book', eta_runs: 0 });
     const fetched = await app.api('GET', `/api/jobs/${job.id}`);
     expect(fetched.body.job.steps).toHaveLength(3);
     const events = await db.query('SELECT type, payload FROM deploy_events WHERE job_id = $1', [job.id]);
