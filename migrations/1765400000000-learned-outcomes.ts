@@ -26,7 +26,9 @@ export class LearnedOutcomes1765400000000 implements MigrationInterface {
     await q.query(`ALTER TABLE "job_steps" DROP COLUMN "estimate_key"`);
     await q.query(`DELETE FROM "step_duration_history" WHERE "outcome" <> 'done' OR "estimate_key" <> ''`);
     await q.query(`ALTER TABLE "step_duration_history" DROP CONSTRAINT "PK_ba3646a2410b5664ff83c6ab42c"`);
-    await q.query(`ALTER TABLE "step_duration_history" ADD CONSTRAINT "PK_a49e7e2a531db94a74d2cdec3f6" PRIMARY KEY ("book_name", "step_name")`);
+    await q.query(
+      `ALTER TABLE "step_duration_history" ADD CONSTRAINT "PK_a49e7e2a531db94a74d2cdec3f6" PRIMARY KEY ("book_name", "step_name")`,
+    );
     await q.query(`ALTER TABLE "step_duration_history" DROP COLUMN "outcome"`);
     await q.query(`ALTER TABLE "step_duration_history" DROP COLUMN "estimate_key"`);
   }

@@ -32,7 +32,13 @@ function entryProblem(entry: unknown, facts: ReturnType<typeof bookFacts>): stri
   const segments = entry.split('.');
   const root = segments[0]!;
   if (root === 'secrets') return `${entry}: a secret cannot key a duration history (its value would be stored); use a parameter or var`;
-  if (root === 'steps' || root === 'step') return `${entry} is only known when the step runs; the estimate is chosen when the job is created (use ${KEY_ROOTS.map((r) => `${r}.`).join(', ')})`;
-  if (!KEY_ROOTS.includes(root)) return `unknown root '${root}' in ${entry} (estimate_by takes ${KEY_ROOTS.map((r) => `${r}.…`).join(', ')})`;
-  return checkReference({ path: segments, optional: false, inBlock: false, line: 1, col: 1 }, { time: 'creation', label: 'estimate_by' }, facts);
+  if (root === 'steps' || root === 'step')
+    return `${entry} is only known when the step runs; the estimate is chosen when the job is created (use ${KEY_ROOTS.map((r) => `${r}.`).join(', ')})`;
+  if (!KEY_ROOTS.includes(root))
+    return `unknown root '${root}' in ${entry} (estimate_by takes ${KEY_ROOTS.map((r) => `${r}.…`).join(', ')})`;
+  return checkReference(
+    { path: segments, optional: false, inBlock: false, line: 1, col: 1 },
+    { time: 'creation', label: 'estimate_by' },
+    facts,
+  );
 }

@@ -108,7 +108,9 @@ describe('estimateKey', () => {
   });
   it('is the values of the named inputs; a missing one counts as null', () => {
     expect(estimateKey(['params.size'], context)).toBe('{"params.size":"large"}');
-    expect(estimateKey(['params.n', 'deployment.vars.tier', 'params.none'], context)).toBe('{"params.n":3,"deployment.vars.tier":"gold","params.none":null}');
+    expect(estimateKey(['params.n', 'deployment.vars.tier', 'params.none'], context)).toBe(
+      '{"params.n":3,"deployment.vars.tier":"gold","params.none":null}',
+    );
   });
   it('differs between values', () => {
     expect(estimateKey(['params.size'], { params: { size: 'small' } })).not.toBe(estimateKey(['params.size'], context));
@@ -167,7 +169,10 @@ describe('etaOf', () => {
   it('says where the ETA comes from: learned, with the fewest runs, only when every counted step learned', () => {
     const learned = (runs: number) => ({ state: 'pending', estimated_duration: 1, estimate_source: 'history', estimate_runs: runs });
     expect(etaOf([learned(12), learned(5)])).toMatchObject({ eta_basis: 'learned', eta_runs: 5 });
-    expect(etaOf([learned(12), { state: 'pending', estimated_duration: 1, estimate_source: 'book' }])).toMatchObject({ eta_basis: 'book', eta_runs: 0 });
+    expect(etaOf([learned(12), { state: 'pending', estimated_duration: 1, estimate_source: 'book' }])).toMatchObject({
+      eta_basis: 'book',
+      eta_runs: 0,
+    });
     // a step that will not run does not make the ETA a book one
     expect(etaOf([learned(12), { state: 'pending', estimated_duration: 1, estimate_source: 'book', run_chance: 0 }])).toMatchObject({
       eta_basis: 'learned',

@@ -77,10 +77,21 @@ export interface ChosenEstimate {
  * multiplier: learning never tightens a timeout below what the author allowed, and a step whose
  * runs spread widely gets room for its slow ones rather than being killed for being slow once.
  */
-export function chooseEstimate(bookEstimate: number, multiplier: number, history: StepHistory | undefined, minSamples: number): ChosenEstimate {
+export function chooseEstimate(
+  bookEstimate: number,
+  multiplier: number,
+  history: StepHistory | undefined,
+  minSamples: number,
+): ChosenEstimate {
   const learned = learnedCost(history, minSamples);
   if (!learned) {
-    return { estimated_duration: bookEstimate, estimate_source: 'book', estimate_runs: 0, estimate_p90: null, timeout: round(bookEstimate * multiplier) };
+    return {
+      estimated_duration: bookEstimate,
+      estimate_source: 'book',
+      estimate_runs: 0,
+      estimate_p90: null,
+      timeout: round(bookEstimate * multiplier),
+    };
   }
   return {
     estimated_duration: learned.cost,

@@ -63,7 +63,15 @@ export function stepView(step: JobStepEntity): StepView {
 }
 
 /** The step columns progressOf reads (job-store's progress query selects them). */
-export const PROGRESS_COLUMNS = ['state', 'estimated_duration', 'date_started', 'estimate_source', 'estimate_runs', 'estimate_p90', 'run_chance'] as const;
+export const PROGRESS_COLUMNS = [
+  'state',
+  'estimated_duration',
+  'date_started',
+  'estimate_source',
+  'estimate_runs',
+  'estimate_p90',
+  'run_chance',
+] as const;
 
 export function progressOf(steps: Pick<JobStepEntity, (typeof PROGRESS_COLUMNS)[number]>[], now = Date.now()): Progress {
   const done = steps.filter((s) => ['done', 'skipped', 'error', 'cancel'].includes(s.state)).length;
