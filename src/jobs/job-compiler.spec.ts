@@ -113,7 +113,10 @@ describe('compiling the valid book fixtures', () => {
 });
 
 describe('foreseeWhen', () => {
-  const context = { params: { notify: false, env: 'prod' }, deployment: { id: 'd', name: 'web', kind: 'app', vars: {}, state: 'draft' } } as never;
+  const context = {
+    params: { notify: false, env: 'prod' },
+    deployment: { id: 'd', name: 'web', kind: 'app', vars: {}, state: 'draft' },
+  } as never;
   const step = (when: string, secrets?: string[]) => ({ name: 's', kind: 'shell' as const, run: 'true', when, secrets });
 
   it('decides a when on params, the target and step.data when the job is created', () => {
@@ -122,7 +125,7 @@ describe('foreseeWhen', () => {
     expect(foreseeWhen(step('{{step.data.go}}'), context, { go: true }, new Set())).toBe(true);
   });
 
-  it("decides a when on a secret by whether it is configured, never by its value", () => {
+  it('decides a when on a secret by whether it is configured, never by its value', () => {
     const when = "{{ne (default secrets.token '') ''}}";
     expect(foreseeWhen(step(when, ['token']), context, {}, new Set())).toBe(false);
     expect(foreseeWhen(step(when, ['token']), context, {}, new Set(['token']))).toBe(true);
