@@ -54,6 +54,8 @@ export class JobRunner {
   private readonly logger: Pick<Logger, 'warn' | 'error'>;
   /** the heartbeat of each job this node runs, by job id */
   private readonly beats = new Map<string, () => void>();
+  /** told the delay of each retry this node schedules, so its worker claims it when due rather than at its next poll */
+  onRetryScheduled: ((delaySeconds: number) => void) | undefined;
 
   constructor(
     private readonly store: JobStore,
@@ -368,6 +370,7 @@ export class JobRunner {
     if (retryable && attemptsUsed < step.retry.max_attempts) {
       const delay = result.outcome === 'retry' && result.delaySeconds !== undefined ? result.delaySeconds : retryDelaySeconds(step.retry, attemptsUsed);
       await this.store.retryLater(lease, job, step, delay, error, stored);
+      this.onRetryScheduled?.(delay);
       return { kind: 'stop' };
     }
     await this.store.stepFinished(lease, job, step, { state: 'error', ...stored, error });

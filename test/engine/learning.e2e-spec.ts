@@ -71,7 +71,9 @@ describe('engine: durations that learn', () => {
   beforeAll(async () => {
     cluster = await QuireCluster.start({ books: { 'inventory.yaml': inventory('svc', 2), ...BOOKS } });
     await cluster.serve();
-    await cluster.worker('learner');
+    // Polling once a minute: a retry is claimed when its delay ends (the worker's own timer), so
+    // these jobs finish well within their deadlines only if that timer works.
+    await cluster.worker('learner', { QUIRE_POLL_MS: '60000' });
   }, 60_000);
 
   afterAll(async () => {
