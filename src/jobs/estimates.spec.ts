@@ -69,6 +69,10 @@ describe('learnedCost', () => {
     expect(learnedCost({ done: of(1, 1, 1), retried: of(3, 3, 3) }, 3)?.cost).toBe(4);
   });
 
+  it("adds the step's lead: the engine's bookkeeping before it starts", () => {
+    expect(learnedCost({ done: of(1, 1, 1), lead: of(0.1, 0.1, 0.1) }, 3)?.cost).toBe(1.1);
+  });
+
   it('follows the recent window, not the whole past, for durations', () => {
     const history = { done: of(...Array.from({ length: 60 }, () => 100), ...Array.from({ length: 50 }, () => 1)) };
     expect(learnedCost(history, 3)?.cost).toBe(1);

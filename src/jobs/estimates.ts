@@ -2,10 +2,12 @@
 //
 // What is learned, per (book, step, estimate key): one history per outcome of a finished
 // attempt (`done`, `failed`, `ignored`: a failure the book ignores, `retried`: an attempt that
-// failed and was tried again, its cost counting the wait before the next attempt), and `ran`,
-// one 1 or 0 per job: whether the step ran or its `when` skipped it.
+// failed and was tried again, its cost counting the wait before the next attempt), `ran`, one
+// 1 or 0 per job: whether the step ran or its `when` skipped it, and `lead`, the seconds between
+// the end of the step before (or the job's claim) and this step's start: the engine's own
+// bookkeeping, which a person waiting for the job waits for too.
 
-export const OUTCOMES = ['done', 'failed', 'ignored', 'retried', 'ran'] as const;
+export const OUTCOMES = ['done', 'failed', 'ignored', 'retried', 'ran', 'lead'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** How many recent values each history keeps, for its means and percentiles. */
@@ -26,7 +28,7 @@ export type StepHistory = Partial<Record<Outcome, DurationHistory>>;
 export interface LearnedCost {
   /** runs the figures come from: attempts that ended the step (done, failed or ignored) */
   runs: number;
-  /** expected seconds the step costs when it runs: its outcomes weighted by how often each came, plus its retries */
+  /** expected seconds the step costs when it runs: its outcomes weighted by how often each came, plus its retries and its lead */
   cost: number;
   /** 90th percentile of one attempt that ended the step */
   p90: number;
@@ -45,6 +47,7 @@ export function learnedCost(history: StepHistory | undefined, minSamples: number
   let cost = finals.reduce((sum, h) => sum + (h.samples / runs) * recentMean(h), 0);
   const retried = history.retried;
   if (retried && retried.samples > 0) cost += (retried.samples / runs) * recentMean(retried);
+  if (history.lead && history.lead.samples > 0) cost += recentMean(history.lead);
   const attempts = finals.flatMap((h) => h.recent);
   return {
     runs,

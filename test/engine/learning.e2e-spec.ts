@@ -98,6 +98,9 @@ describe('engine: durations that learn', () => {
     }
     const rows = await history();
     expect(row(rows, 'steady', 'done')?.samples).toBe(4);
+    // and the engine's bookkeeping before each step's first attempt
+    expect(row(rows, 'steady', 'lead')?.samples).toBe(4);
+    expect(row(rows, 'maybe', 'lead')?.samples).toBe(3);
     // a failure the book ignores is learned, apart from real failures
     expect(row(rows, 'check', 'ignored')?.samples).toBe(4);
     expect(row(rows, 'check', 'failed')).toBeUndefined();
