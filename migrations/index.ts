@@ -7,6 +7,7 @@ import { JobScope1765000000000 } from './1765000000000-job-scope.js';
 import { TokenExpiry1765000100000 } from './1765000100000-token-expiry.js';
 import { Notifications1765300000000 } from './1765300000000-notifications.js';
 import { JobRetention1765300000001 } from './1765300000001-job-retention.js';
+import { LearnedOutcomes1765400000000 } from './1765400000000-learned-outcomes.js';
 
 export const MIGRATIONS = [
   InitialSchema1763800000000,
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   TokenExpiry1765000100000,
   Notifications1765300000000,
   JobRetention1765300000001,
+  LearnedOutcomes1765400000000,
 ];

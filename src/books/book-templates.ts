@@ -46,7 +46,7 @@ function checkField(c: SemanticContext, field: TemplateField, facts: BookFacts):
   }
 }
 
-function bookFacts(c: SemanticContext): BookFacts {
+export function bookFacts(c: SemanticContext): BookFacts {
   const scope = c.usable(['scope']) && typeof c.book.scope === 'string' ? (c.book.scope as BookScope) : 'deployment';
   const stepNames = Array.isArray(c.book.steps)
     ? c.book.steps.map((s: unknown) => (isRecord(s) && typeof s.name === 'string' ? s.name : undefined))

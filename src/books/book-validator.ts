@@ -7,6 +7,7 @@ import { bookSchemaValidator } from './book-schema.js';
 import { checkSemantics } from './book-semantics.js';
 import { checkTemplates } from './book-templates.js';
 import { checkLinkParams } from './book-links.js';
+import { checkEstimateBy } from './estimate-by.js';
 import { contentHash } from './canonical-json.js';
 import { hasErrors, makeProblem, sortProblems } from './problem.js';
 import { translateSchemaErrors } from './schema-errors.js';
@@ -81,6 +82,7 @@ function analyzeBook(file: string, source: string, ctx: ValidationContext): Book
   const semantic = new SemanticContext(value, ctx, parsed, blocked);
   checkSemantics(semantic);
   checkTemplates(semantic);
+  checkEstimateBy(semantic);
   return { parsed, problems: [...parsed.problems, ...shapeProblems, ...semantic.problems] };
 }
 

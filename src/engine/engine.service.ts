@@ -60,12 +60,6 @@ export class EngineService implements OnApplicationBootstrap, BeforeApplicationS
         return job.id;
       },
       state: (id) => this.jobs.state(id),
-      history: async (book, step) => {
-        const rows = (await this.dataSource.query(`SELECT recent FROM step_duration_history WHERE book_name = $1 AND step_name = $2`, [book, step])) as {
-          recent: number[];
-        }[];
-        return rows[0]?.recent ?? [];
-      },
     };
   }
 }

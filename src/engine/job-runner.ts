@@ -15,7 +15,6 @@ import { StepAbort, type StepAbortReason, type StepExecutorRegistry, type StepRe
 import { BoundedOutput, suffixWithin } from '../steps/output/output-buffer.js';
 import { SecretMasker, maskDeep } from '../steps/output/secret-masker.js';
 import { retryDelaySeconds } from '../steps/retry-delay.js';
-import { percentile } from '../jobs/estimates.js';
 import { withLogContext, type LogFields } from '../observability/logger.js';
 
 export interface ChildJobs {
@@ -34,7 +33,6 @@ export interface ChildJobs {
     scopeClusters: string[] | null;
   }): Promise<string>;
   state(jobId: string): Promise<string>;
-  history(book: string, step: string): Promise<number[]>;
 }
 
 export interface RunnerOptions {
@@ -60,6 +58,8 @@ export class JobRunner {
   private readonly logger: Pick<Logger, 'debug' | 'log' | 'warn' | 'error'>;
   /** the heartbeat of each job this node runs, by job id */
   private readonly beats = new Map<string, () => void>();
+  /** told the delay of each retry this node schedules, so its worker claims it when due rather than at its next poll */
+  onRetryScheduled: ((delaySeconds: number) => void) | undefined;
 
   constructor(
     private readonly store: JobStore,
@@ -318,7 +318,7 @@ export class JobRunner {
     }
   }
 
-  /** `overdue` events when a step passes its estimate, and again its history's 90th percentile. */
+  /** `overdue` events when a step passes its estimate, and again its learned 90th percentile (frozen into the step). */
   private watchOverdue(job: JobEntity, lease: Lease, step: JobStepEntity): NodeJS.Timeout[] {
     const timers: NodeJS.Timeout[] = [];
     const warn = (after: number, threshold: 'estimate' | 'p90') =>
@@ -328,13 +328,8 @@ export class JobRunner {
         }, after * 1000),
       );
     if (step.estimated_duration < step.timeout) warn(step.estimated_duration, 'estimate');
-    void this.children
-      .history(job.book_name, step.name)
-      .then((recent) => {
-        const p90 = percentile(recent, 90);
-        if (p90 !== undefined && p90 > step.estimated_duration && p90 < step.timeout) warn(p90, 'p90');
-      })
-      .catch(() => undefined);
+    const p90 = step.estimate_p90;
+    if (p90 !== null && p90 > step.estimated_duration && p90 < step.timeout) warn(p90, 'p90');
     return timers;
   }
 
@@ -395,6 +390,7 @@ export class JobRunner {
     if (retryable && attemptsUsed < step.retry.max_attempts) {
       const delay = result.outcome === 'retry' && result.delaySeconds !== undefined ? result.delaySeconds : retryDelaySeconds(step.retry, attemptsUsed);
       await this.store.retryLater(lease, job, step, delay, error, stored);
+      this.onRetryScheduled?.(delay);
       return { kind: 'stop' };
     }
     await this.store.stepFinished(lease, job, step, { state: 'error', ...stored, error });

@@ -44,6 +44,11 @@ export class SecretsProvider {
     return { values, missing };
   }
 
+  /** The names of the configured secrets (lower case), never their values: what a `when` decided at job creation may know. */
+  names(): Set<string> {
+    return new Set(this.values.keys());
+  }
+
   /** Every configured value, for masking: a secret must not leak even through a step that did not ask for it. */
   allValues(): string[] {
     return [...this.values.values()];

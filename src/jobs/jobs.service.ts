@@ -3,10 +3,11 @@ import { DataSource, In, type EntityManager, type FindOptionsWhere } from 'typeo
 import { JobEntity } from './job.entity.js';
 import { JobStepEntity } from './job-step.entity.js';
 import { StepDurationEntity } from './step-duration.entity.js';
-import { compileJob, type CompiledJob } from './job-compiler.js';
+import { compileJob, historyKey, type CompiledJob } from './job-compiler.js';
 import { jobView, type JobView } from './job.view.js';
 import { JOB_STATES, type JobState } from './job-state.js';
-import type { DurationHistory } from './estimates.js';
+import type { Outcome, StepHistory } from './estimates.js';
+import { SecretsProvider } from '../engine/secrets.js';
 import { BooksService } from '../books/books.service.js';
 import { contentHash } from '../books/canonical-json.js';
 import { InventoryService, type DeploymentTarget } from '../inventory/inventory.service.js';
@@ -55,6 +56,9 @@ export interface TriggerResult {
 
 @Injectable()
 export class JobsService {
+  /** which secrets this node has configured: a step's `when` may test that when the job is created */
+  private readonly secrets = new SecretsProvider();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly books: BooksService,
@@ -89,7 +93,7 @@ export class JobsService {
     let offset = 0;
     const steps = compiled.steps.map((step) => {
       const start = offset;
-      if (step.state !== 'skipped') offset += step.estimated_duration;
+      if (step.state !== 'skipped') offset += step.estimated_duration * step.run_chance;
       return {
         position: step.position,
         name: step.name,
@@ -98,6 +102,9 @@ export class JobsService {
         state: step.state,
         estimated_duration: step.estimated_duration,
         estimate_source: step.estimate_source,
+        estimate_runs: step.estimate_runs,
+        estimate_p90: step.estimate_p90,
+        run_chance: step.run_chance,
         timeout: step.timeout,
         retry: step.retry,
         on_failure: step.on_failure,
@@ -119,6 +126,8 @@ export class JobsService {
       locks: compiled.locks,
       skip_reason: compiled.skip_reason,
       eta_s: compiled.eta_s,
+      eta_basis: compiled.eta_basis,
+      eta_runs: compiled.eta_runs,
       steps,
     };
   }
@@ -318,7 +327,13 @@ export class JobsService {
 
   private async compile(version: BookVersionEntity, target: DeploymentTarget, params: unknown, triggeredBy: string): Promise<CompiledJob> {
     const rows = await this.dataSource.getRepository(StepDurationEntity).findBy({ book_name: version.name });
-    const history = new Map<string, DurationHistory>(rows.map((r) => [r.step_name, { samples: r.samples, mean: r.mean, recent: r.recent }]));
+    const history = new Map<string, StepHistory>();
+    for (const r of rows) {
+      const key = historyKey(r.step_name, r.estimate_key);
+      const byOutcome = history.get(key) ?? {};
+      byOutcome[r.outcome as Outcome] = { samples: r.samples, mean: r.mean, recent: r.recent };
+      history.set(key, byOutcome);
+    }
     return compileJob({
       bookVersion: version,
       target,
@@ -326,6 +341,7 @@ export class JobsService {
       triggeredBy,
       history,
       learnMinSamples: this.config.learnMinSamples,
+      secretNames: this.secrets.names(),
       handlers: handlerRegistry,
     });
   }
@@ -340,7 +356,7 @@ export class JobsService {
       }
       const skipped = compiled.skip_reason !== null;
       const now = new Date();
-      const { steps, eta_s, ...jobFields } = compiled;
+      const { steps, eta_s, eta_basis, eta_runs, ...jobFields } = compiled;
       const inserted = await manager
         .createQueryBuilder()
         .insert()
@@ -371,7 +387,7 @@ export class JobsService {
         type: 'job',
         ...targetOf(compiled),
         state: skipped ? 'done' : 'scheduled',
-        progress: { done_steps: skipped ? steps.length : 0, total_steps: steps.length, eta_s },
+        progress: { done_steps: skipped ? steps.length : 0, total_steps: steps.length, eta_s, eta_basis, eta_runs },
         data: skipped ? { ...outcomeData(compiled), skip_reason: compiled.skip_reason } : { action: compiled.action, book: compiled.book_name },
       });
       if (skipped) await oweNotifications(manager, compiled, 'done');
