@@ -12,7 +12,7 @@ import { TokensService } from './api/tokens.service.js';
 import { EventsGateway } from './events/events.gateway.js';
 import { setupOpenApi } from './api/openapi.js';
 import { formatProblem } from './books/problem.js';
-import { LocalPubSub, PostgresPubSub, type PubSub } from './db/pubsub.js';
+import { PostgresPubSub, type PubSub } from './db/pubsub.js';
 
 export interface RunningServer {
   app: NestExpressApplication;
@@ -28,8 +28,9 @@ const LEVELS: Record<QuireConfig['logLevel'], LogLevel[]> = {
   debug: ['fatal', 'error', 'warn', 'log', 'debug'],
 };
 
+// LISTEN/NOTIFY in every mode: the embedded default is a real PostgreSQL too, shared by the
+// local nodes that use its data directory.
 async function openPubSub(database: Database): Promise<PubSub> {
-  if (database.embedded) return new LocalPubSub();
   const pubsub = new PostgresPubSub(database.url, database.dataSource);
   await pubsub.start();
   return pubsub;
@@ -38,7 +39,7 @@ async function openPubSub(database: Database): Promise<PubSub> {
 export async function startServer(config: QuireConfig, options: { engine?: boolean } = {}): Promise<RunningServer> {
   const logger = new Logger('Quire');
   const database = await openDatabase(config);
-  logger.log(database.embedded ? `embedded database in ${config.dataDir}` : 'PostgreSQL from DATABASE_URL');
+  logger.log(database.embedded ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL from DATABASE_URL');
   const pubsub = await openPubSub(database);
   let app: NestExpressApplication | undefined;
   try {

@@ -342,7 +342,7 @@ export class JobsService {
       });
       return { existing: null };
     });
-    // Read after the transaction: on the embedded database a query outside it would wait for it.
+    // Read after the transaction, from the committed rows as any other reader sees them.
     if (outcome.existing) return { job: await this.get(outcome.existing, request.principal), created: false };
     return { job: await this.get(compiled.id), created: true };
   }
