@@ -22,6 +22,9 @@ const common = {
 export default {
   // Integration and end-to-end tests start real servers and processes.
   testTimeout: 60_000,
+  // A throwaway PostgreSQL for the run unless QUIRE_TEST_PGURL names one (README, "Tests").
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.int-spec.ts'] },
