@@ -32,6 +32,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  realpathSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -40,7 +41,7 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 export interface EmbeddedPostgres {
@@ -161,8 +162,10 @@ function hydrateSymlinks(root: string): void {
 // Quire then runs them as the system user `postgres`, created if missing, which owns the data
 // directory. That user must be able to reach the binaries and the data directory: the data
 // directory (`.quire`) gets mode 711 (others may pass through, not list; the admin token in it
-// stays 600), the binaries are copied to a root-owned directory under the system's temporary
-// directory when node_modules is out of its reach (a checkout under /root, mode 700).
+// stays 600). When a directory above it is closed to that user (a checkout under /root, mode
+// 700), the cluster lives in /var/lib/quire-embedded/<hash of the data directory>/postgres and
+// `.quire/postgres` is a symlink to it; likewise the binaries are copied to a root-owned
+// directory under the system's temporary directory when node_modules is out of its reach.
 
 function userIds(name: string): RunAs | undefined {
   const uid = spawnSync('id', ['-u', name], { encoding: 'utf8' });
@@ -221,17 +224,26 @@ function binariesFor(binaries: Binaries, as: RunAs): Binaries {
   return copied;
 }
 
-function prepareDataDirForUser(dataDir: string, as: RunAs): void {
+function reachableChain(dir: string, as: RunAs): boolean {
+  for (; ; dir = dirname(dir)) {
+    if (!reachable(dir, as)) return false;
+    if (dirname(dir) === dir) return true;
+  }
+}
+
+/** The cluster's real directory, made reachable for `as`; see "running as root" above. */
+function prepareDataDirForUser(dataDir: string, as: RunAs): string {
+  const link = pgdataOf(dataDir);
+  if (existsSync(link)) return realpathSync(link);
   const stat = statSync(dataDir);
   if (stat.uid === 0 && (stat.mode & 0o001) === 0) chmodSync(dataDir, (stat.mode & 0o777) | 0o011);
-  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
-    if (!reachable(dir, as))
-      throw new Error(
-        `PostgreSQL runs as user "${SYSTEM_USER}" when Quire runs as root, and that user cannot enter ${dir} (on the way to ${dataDir}); ` +
-          `set QUIRE_DATA_DIR to a directory outside it, run Quire as another user, or set DATABASE_URL`,
-      );
-    if (dirname(dir) === dir) break;
-  }
+  if (reachableChain(dirname(dataDir), as)) return link;
+  const home = join('/var/lib/quire-embedded', createHash('sha256').update(dataDir).digest('hex').slice(0, 16));
+  mkdirSync(home, { recursive: true, mode: 0o755 });
+  if (!reachableChain(home, as))
+    throw new Error(`PostgreSQL runs as user "${SYSTEM_USER}" when Quire runs as root, and that user cannot reach ${home}`);
+  symlinkSync(join(home, 'postgres'), link);
+  return join(home, 'postgres');
 }
 
 // --- the lock ----------------------------------------------------------------------------------
@@ -261,8 +273,14 @@ async function lock(dataDir: string): Promise<() => void> {
 
 // --- the server --------------------------------------------------------------------------------
 
+/** `<data dir>/postgres`, resolved when it is a symlink (as root, see above): PostgreSQL gets the real path. */
 function pgdataOf(dataDir: string): string {
-  return join(dataDir, 'postgres');
+  const path = join(dataDir, 'postgres');
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 function passwordFile(pgdata: string): string {
@@ -383,7 +401,7 @@ export async function stopEmbeddedServer(dataDir: string, mode: 'fast' | 'immedi
 
 export async function startEmbeddedPostgres(dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedPostgres> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const pgdata = pgdataOf(dataDir);
+  let pgdata = pgdataOf(dataDir);
   const pglite = join(dataDir, 'pgdata');
   if (existsSync(pglite) && !existsSync(join(pgdata, 'PG_VERSION'))) {
     throw new Error(
@@ -397,7 +415,7 @@ export async function startEmbeddedPostgres(dataDir: string, options: EmbeddedOp
   const runAs = process.getuid?.() === 0 ? systemUser() : undefined;
   if (runAs) {
     bin = binariesFor(bin, runAs);
-    prepareDataDirForUser(dataDir, runAs);
+    pgdata = prepareDataDirForUser(dataDir, runAs);
   }
   const release = await lock(dataDir);
   let presence: pg.Client | undefined;
