@@ -20,7 +20,7 @@
 //   install      du of the embedded database's packages in that checkout's node_modules
 // Stops by itself: each node is SIGTERMed, then SIGKILLed after 30 s; a deadline of --timeout s.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
@@ -134,6 +134,8 @@ function installSize(root) {
 
 async function measure(root) {
   const work = mkdtempSync(join(tmpdir(), 'quire-bench-embedded-'));
+  // As root, PostgreSQL runs as user postgres, which must be able to pass through (not list) it.
+  chmodSync(work, 0o711);
   const dataDir = join(work, '.quire');
   const booksDir = join(work, 'books');
   mkdirSync(booksDir);
