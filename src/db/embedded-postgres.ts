@@ -442,7 +442,15 @@ export async function startEmbeddedPostgres(dataDir: string, options: EmbeddedOp
       started = true;
       options.log?.(`started the embedded PostgreSQL ${bin.version} on 127.0.0.1:${port}`);
     }
-    presence = await connect(urlOf(password, port, 'postgres'), PRESENCE);
+    presence = await connect(urlOf(password, port, 'postgres'), PRESENCE).catch((error: NodeJS.ErrnoException) => {
+      if (started || error.code !== 'ECONNREFUSED') throw error;
+      // After a reboot, postmaster.pid may name a pid that another program now has.
+      throw new Error(
+        `${join(pgdata, 'postmaster.pid')} names process ${running?.pid} on port ${port}, which refuses connections; ` +
+          `if no PostgreSQL runs on ${pgdata} (its pid was reused after a reboot), remove that file and start again`,
+        { cause: error },
+      );
+    });
     const found = await presence.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
     if (found.rowCount === 0) await presence.query(`CREATE DATABASE ${DATABASE}`);
   } catch (error) {
