@@ -14,7 +14,7 @@ import { applySecurityHeaders } from './api/security-headers.js';
 import { EventsGateway } from './events/events.gateway.js';
 import { setupOpenApi } from './api/openapi.js';
 import { formatProblem } from './books/problem.js';
-import { LocalPubSub, PostgresPubSub, type PubSub } from './db/pubsub.js';
+import { PostgresPubSub, type PubSub } from './db/pubsub.js';
 import { createLogger } from './observability/logger.js';
 
 export interface RunningServer {
@@ -31,8 +31,9 @@ function useLogger(config: QuireConfig) {
   return logger;
 }
 
+// LISTEN/NOTIFY in every mode: the embedded default is a real PostgreSQL too, shared by the
+// local nodes that use its data directory.
 async function openPubSub(database: Database): Promise<PubSub> {
-  if (database.embedded) return new LocalPubSub();
   const pubsub = new PostgresPubSub(database.url, database.dataSource);
   await pubsub.start();
   return pubsub;
@@ -42,7 +43,7 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
   const appLogger = useLogger(config);
   const logger = new Logger('Quire');
   const database = await openDatabase(config);
-  logger.log(database.embedded ? `embedded database in ${config.dataDir}` : 'PostgreSQL from DATABASE_URL');
+  logger.log(database.embedded ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL from DATABASE_URL');
   const pubsub = await openPubSub(database);
   let app: NestExpressApplication | undefined;
   try {

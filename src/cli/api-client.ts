@@ -1,5 +1,5 @@
 // The CLI talks to a running Quire over its REST API, as any API client would: the same
-// authorisation, and no second process opening the embedded database.
+// authorisation and the same checks as every other client.
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fetchRetryingWhenSafe } from './http-retry.js';

@@ -1,7 +1,7 @@
-// Wake-ups and fan-out between nodes. On PostgreSQL: NOTIFY/LISTEN on a dedicated connection
-// that reconnects by itself. On the embedded PGlite, NOTIFY does not cross connections
-// (DESIGN.md), so one process is the whole system and an in-process emitter does the job.
-// Either way, pollers back it up: a lost notification delays work, it never loses it.
+// Wake-ups and fan-out between nodes: NOTIFY/LISTEN on a dedicated connection that reconnects
+// by itself, the one code path for production and the embedded default alike (the in-process
+// bus PGlite needed is gone with it, issue 12). Pollers back it up: a lost notification delays
+// work, it never loses it.
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { Logger } from '@nestjs/common';
@@ -13,24 +13,6 @@ export interface PubSub {
   publish(channel: Channel, payload?: string): Promise<void>;
   subscribe(channel: Channel, listener: (payload: string) => void): () => void;
   close(): Promise<void>;
-}
-
-export class LocalPubSub implements PubSub {
-  private readonly emitter = new EventEmitter().setMaxListeners(0);
-
-  async publish(channel: Channel, payload = ''): Promise<void> {
-    // Asynchronous like a real notification: listeners never run inside the publisher's call.
-    setImmediate(() => this.emitter.emit(channel, payload));
-  }
-
-  subscribe(channel: Channel, listener: (payload: string) => void): () => void {
-    this.emitter.on(channel, listener);
-    return () => this.emitter.off(channel, listener);
-  }
-
-  async close(): Promise<void> {
-    this.emitter.removeAllListeners();
-  }
 }
 
 export class PostgresPubSub implements PubSub {

@@ -393,7 +393,7 @@ export class JobsService {
       if (skipped) await oweNotifications(manager, compiled, 'done');
       return { existing: null };
     });
-    // Read after the transaction: on the embedded database a query outside it would wait for it.
+    // Read after the transaction, from the committed rows as any other reader sees them.
     if (outcome.existing) return { job: await this.get(outcome.existing, request.principal), created: false };
     metrics.jobsCreated.inc({ book: compiled.book_name });
     return { job: await this.get(compiled.id), created: true };
