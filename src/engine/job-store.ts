@@ -371,7 +371,7 @@ export class JobStore {
   }
 
   private async progress(manager: EntityManager, jobId: string): Promise<Progress> {
-    const steps = (await manager.query(`SELECT state, estimated_duration, date_started FROM job_steps WHERE job_id = $1`, [jobId])) as JobStepEntity[];
+    const steps = (await manager.query(`SELECT state, estimated_duration, date_started, on_failure FROM job_steps WHERE job_id = $1`, [jobId])) as JobStepEntity[];
     return progressOf(steps);
   }
 

@@ -2,6 +2,7 @@
 // checked against the now-known context, `serialize` and `when` evaluated, estimates chosen,
 // timeouts computed. Pure apart from serialize handlers: the caller stores the result.
 import { randomUUID } from 'node:crypto';
+import { describeSkip } from './skip-reason.js';
 import type { Book, BookStep } from '../books/book.types.js';
 import { resolveStepPolicy, stepWithDefaults } from '../books/book-validator.js';
 import { fieldName, runTimeFields, serializeFields, type TemplatedField } from '../books/templated-fields.js';
@@ -207,7 +208,7 @@ function dedupe(problems: ErrorDetail[]): ErrorDetail[] {
 
 function whenSkipReason(when: string, context: RenderContext): string | null {
   const rendered = templates.render(when, context, 'text');
-  return templates.isTruthy(rendered) ? null : `when '${when}' rendered '${rendered}'`;
+  return templates.isTruthy(rendered) ? null : describeSkip(when, rendered);
 }
 
 async function serialize(step: BookStep, context: RenderContext, handlers: HandlerRegistry): Promise<Record<string, unknown>> {
@@ -222,11 +223,16 @@ async function serialize(step: BookStep, context: RenderContext, handlers: Handl
 
 function lockKeys(book: Book, target: DeploymentTarget, context: RenderContext): string[] {
   // Jobs of one target never overlap: the target's own lock comes first, always.
-  const own = target.deployment ? `deployment:${target.deployment.id}` : target.group ? `group:${target.group.id}` : `cluster:${target.cluster?.id}`;
+  const own = target.deployment
+    ? `deployment:${target.deployment.id}`
+    : target.group
+      ? `group:${target.group.id}`
+      : `cluster:${target.cluster?.id}`;
   const locks = [own];
   if (book.lock === 'group' && target.group) locks.push(`group:${target.group.id}`);
   else if (book.lock === 'cluster' && target.cluster) locks.push(`cluster:${target.cluster.id}`);
-  else if (book.lock && book.lock !== 'group' && book.lock !== 'cluster') locks.push(`lock:${templates.render(book.lock, context, 'text')}`);
+  else if (book.lock && book.lock !== 'group' && book.lock !== 'cluster')
+    locks.push(`lock:${templates.render(book.lock, context, 'text')}`);
   return [...new Set(locks)];
 }
 

@@ -2,7 +2,7 @@
 import type { JobEntity } from './job.entity.js';
 import type { JobStepEntity } from './job-step.entity.js';
 import { etaSeconds } from './estimates.js';
-import type { Progress } from '../events/event.types.js';
+import type { Progress, StepCounts } from '../events/event.types.js';
 
 export interface StepView {
   id: string;
@@ -56,7 +56,22 @@ export function stepView(step: JobStepEntity): StepView {
   };
 }
 
-export function progressOf(steps: Pick<JobStepEntity, 'state' | 'estimated_duration' | 'date_started'>[], now = Date.now()): Progress {
+/** Steps by outcome (what "1 ran · 1 failed · 7 skipped" is made of). */
+export function countSteps(steps: Pick<JobStepEntity, 'state' | 'on_failure'>[]): StepCounts {
+  const counts: StepCounts = { done: 0, failed: 0, ignored: 0, skipped: 0, cancelled: 0 };
+  for (const step of steps) {
+    if (step.state === 'done') counts.done++;
+    else if (step.state === 'skipped') counts.skipped++;
+    else if (step.state === 'cancel') counts.cancelled++;
+    else if (step.state === 'error') counts[step.on_failure === 'ignore' ? 'ignored' : 'failed']++;
+  }
+  return counts;
+}
+
+export function progressOf(
+  steps: Pick<JobStepEntity, 'state' | 'estimated_duration' | 'date_started' | 'on_failure'>[],
+  now = Date.now(),
+): Progress {
   const done = steps.filter((s) => ['done', 'skipped', 'error', 'cancel'].includes(s.state)).length;
   const eta = etaSeconds(
     steps.map((s) => ({
@@ -65,7 +80,7 @@ export function progressOf(steps: Pick<JobStepEntity, 'state' | 'estimated_durat
       elapsed: s.date_started ? (now - new Date(s.date_started).getTime()) / 1000 : 0,
     })),
   );
-  return { done_steps: done, total_steps: steps.length, eta_s: eta };
+  return { done_steps: done, total_steps: steps.length, eta_s: eta, counts: countSteps(steps) };
 }
 
 export function jobView(job: JobEntity, steps?: JobStepEntity[]) {

@@ -4,7 +4,7 @@ import { JobEntity } from './job.entity.js';
 import { JobStepEntity } from './job-step.entity.js';
 import { StepDurationEntity } from './step-duration.entity.js';
 import { compileJob, type CompiledJob } from './job-compiler.js';
-import { jobView, type JobView } from './job.view.js';
+import { jobView, progressOf, type JobView } from './job.view.js';
 import { JOB_STATES, type JobState } from './job-state.js';
 import type { DurationHistory } from './estimates.js';
 import { BooksService } from '../books/books.service.js';
@@ -170,12 +170,18 @@ export class JobsService {
   async resume(id: string, by: string, principal?: Principal): Promise<JobView> {
     const job = await this.visibleJob(id, principal);
     if (job.state !== 'error' && job.state !== 'cancel') {
-      throw new QuireError(ErrorCode.StateConflict, `only a job that ended 'error' or 'cancel' can be resumed; job ${id} is '${job.state}'`);
+      throw new QuireError(
+        ErrorCode.StateConflict,
+        `only a job that ended 'error' or 'cancel' can be resumed; job ${id} is '${job.state}'`,
+      );
     }
     try {
       await this.store.write(async (manager, emit) => {
-        const steps = (await manager.query(`SELECT id, position, state FROM job_steps WHERE job_id = $1 ORDER BY position`, [id])) as JobStepEntity[];
-        const from = steps.find((s) => s.state === 'error' || s.state === 'cancel')?.position ?? steps.find((s) => s.state !== 'done')?.position;
+        const steps = (await manager.query(`SELECT id, position, state FROM job_steps WHERE job_id = $1 ORDER BY position`, [
+          id,
+        ])) as JobStepEntity[];
+        const from =
+          steps.find((s) => s.state === 'error' || s.state === 'cancel')?.position ?? steps.find((s) => s.state !== 'done')?.position;
         const reset =
           from === undefined
             ? []
@@ -196,7 +202,10 @@ export class JobsService {
       });
     } catch (error) {
       if ((error as { code?: string }).code === '23505') {
-        throw new QuireError(ErrorCode.Conflict, `another job of book '${job.book_name}' is already live on this target; resume it after that one ends`);
+        throw new QuireError(
+          ErrorCode.Conflict,
+          `another job of book '${job.book_name}' is already live on this target; resume it after that one ends`,
+        );
       }
       throw error;
     }
@@ -205,13 +214,20 @@ export class JobsService {
   }
 
   /** A person acknowledges (or rejects) a `manual` step that waits for them. */
-  async resolveManual(id: string, stepRef: string, outcome: 'ack' | 'reject', by: string, note?: string, principal?: Principal): Promise<JobView> {
+  async resolveManual(
+    id: string,
+    stepRef: string,
+    outcome: 'ack' | 'reject',
+    by: string,
+    note?: string,
+    principal?: Principal,
+  ): Promise<JobView> {
     const job = await this.visibleJob(id, principal);
     await this.store.write(async (manager, emit) => {
-      const [step] = (await manager.query(
-        `SELECT * FROM job_steps WHERE job_id = $1 AND (name = $2 OR id::text = $2) FOR UPDATE`,
-        [id, stepRef],
-      )) as JobStepEntity[];
+      const [step] = (await manager.query(`SELECT * FROM job_steps WHERE job_id = $1 AND (name = $2 OR id::text = $2) FOR UPDATE`, [
+        id,
+        stepRef,
+      ])) as JobStepEntity[];
       if (!step) throw notFound('step', stepRef);
       if (step.state !== 'waiting') {
         throw new QuireError(ErrorCode.StateConflict, `step '${step.name}' is '${step.state}', not waiting for a person`);
@@ -247,7 +263,9 @@ export class JobsService {
     return (await this.visibleJob(id)).state;
   }
 
-  private async resolve(request: Omit<TriggerRequest, 'idempotencyKey'>): Promise<{ version: BookVersionEntity; target: DeploymentTarget }> {
+  private async resolve(
+    request: Omit<TriggerRequest, 'idempotencyKey'>,
+  ): Promise<{ version: BookVersionEntity; target: DeploymentTarget }> {
     const target = await this.resolveTarget(request);
     return { version: await this.bookFor(request, target), target };
   }
@@ -285,7 +303,9 @@ export class JobsService {
 
   private async compile(version: BookVersionEntity, target: DeploymentTarget, params: unknown, triggeredBy: string): Promise<CompiledJob> {
     const rows = await this.dataSource.getRepository(StepDurationEntity).findBy({ book_name: version.name });
-    const history = new Map<string, DurationHistory>(rows.map((r) => [r.step_name, { samples: r.samples, mean: r.mean, recent: r.recent }]));
+    const history = new Map<string, DurationHistory>(
+      rows.map((r) => [r.step_name, { samples: r.samples, mean: r.mean, recent: r.recent }]),
+    );
     return compileJob({
       bookVersion: version,
       target,
@@ -328,17 +348,16 @@ export class JobsService {
         .execute();
       if (inserted.raw.length === 0) return { existing: await this.findDuplicate(manager, compiled, request, requestHash) };
 
-      await manager.insert(
-        JobStepEntity,
-        steps.map((s) => ({ ...s, job_id: compiled.id })) as never,
-      );
+      await manager.insert(JobStepEntity, steps.map((s) => ({ ...s, job_id: compiled.id })) as never);
       // A job skipped here ends at once: its event is its final outcome, and notifies like one.
       await emit({
         type: 'job',
         ...targetOf(compiled),
         state: skipped ? 'done' : 'scheduled',
-        progress: { done_steps: skipped ? steps.length : 0, total_steps: steps.length, eta_s },
-        data: skipped ? { ...outcomeData(compiled), skip_reason: compiled.skip_reason } : { action: compiled.action, book: compiled.book_name },
+        progress: { ...progressOf(steps.map((s) => ({ ...s, date_started: null }))), eta_s },
+        data: skipped
+          ? { ...outcomeData(compiled), skip_reason: compiled.skip_reason }
+          : { action: compiled.action, book: compiled.book_name },
       });
       return { existing: null };
     });
@@ -348,7 +367,12 @@ export class JobsService {
   }
 
   /** The insert hit a unique index: the same Idempotency-Key, or `unique` found a live job. Returns its id. */
-  private async findDuplicate(manager: EntityManager, compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<string> {
+  private async findDuplicate(
+    manager: EntityManager,
+    compiled: CompiledJob,
+    request: TriggerRequest,
+    requestHash: string,
+  ): Promise<string> {
     const repo = manager.getRepository(JobEntity);
     if (request.idempotencyKey) {
       const byKey = await repo.findOneBy({ idempotency_scope: idempotencyScope(request), idempotency_key: request.idempotencyKey });
@@ -363,7 +387,9 @@ export class JobsService {
   }
 
   private async replayIdempotent(request: TriggerRequest, key: string, requestHash: string): Promise<JobView | null> {
-    const job = await this.dataSource.getRepository(JobEntity).findOneBy({ idempotency_scope: idempotencyScope(request), idempotency_key: key });
+    const job = await this.dataSource
+      .getRepository(JobEntity)
+      .findOneBy({ idempotency_scope: idempotencyScope(request), idempotency_key: key });
     if (!job) return null;
     if (job.request_hash !== requestHash) throw idempotencyConflict(key);
     // read as the caller: a key is never a way around what the token may see

@@ -16,6 +16,17 @@ const FINAL_JOB = ['done', 'error', 'cancel'];
 const ENDED_STEP = ['done', 'error', 'cancel', 'skipped', 'retrying'];
 const FINISHED_STEP = ['done', 'skipped', 'error', 'cancel'];
 const MAX_OUTPUT = 200_000; // characters kept on the page per step
+
+/** "1 ran · 1 failed · 7 skipped": what ran, then every other outcome that happened. */
+export function outcomeText(c) {
+  const ran = c.done + c.failed + c.ignored;
+  const parts = [`${ran} ran`];
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (c.ignored) parts.push(`${c.ignored} failed (ignored)`);
+  if (c.skipped) parts.push(`${c.skipped} skipped`);
+  if (c.cancelled) parts.push(`${c.cancelled} cancelled`);
+  return parts.join(' · ');
+}
 const STALE_LIVE_MS = 10_000; // offline longer than this: running output comes from REST too
 
 export function mountJob(root, { id }, ctx) {
@@ -190,8 +201,11 @@ export function mountJob(root, { id }, ctx) {
   }
 
   function setProgress(p, atServerMs) {
-    progress = { done_steps: p.done_steps, total_steps: p.total_steps, eta_s: Number(p.eta_s) || 0, atServerMs };
+    progress = { ...p, eta_s: Number(p.eta_s) || 0, atServerMs };
   }
+
+  /** Steps by outcome, as the server counted them (`progress.counts`, in the job and every event). */
+  const counts = () => progress?.counts ?? { done: 0, failed: 0, ignored: 0, skipped: 0, cancelled: 0 };
 
   // ---- output ------------------------------------------------------------------------------
 
@@ -359,6 +373,7 @@ export function mountJob(root, { id }, ctx) {
     const attempt = h('span', { class: 'attempt' });
     const timing = h('span', { class: 'timing' });
     const overdue = h('span', { class: 'overdue-tag', hidden: true, text: 'over its estimate' });
+    const ignoredTag = h('span', { class: 'ignored-tag', hidden: true, text: 'ignored' });
     const errorText = h('p', { class: 'step-error-message error-text', hidden: true });
     const errorsList = h('ol', { class: 'errors' });
     const errorsSummary = h('summary');
@@ -375,6 +390,7 @@ export function mountJob(root, { id }, ctx) {
         { class: 'step-head' },
         h('h3', { id: titleId, class: 'step-name' }, h('span', { text: s.name }), h('span', { class: 'step-kind', text: s.kind })),
         stateBadge,
+        ignoredTag,
         attempt,
       ),
       s.description ? h('p', { class: 'step-description muted', text: s.description }) : null,
@@ -387,6 +403,7 @@ export function mountJob(root, { id }, ctx) {
     model.ui = {
       li,
       stateBadge,
+      ignoredTag,
       attempt,
       timing,
       overdue,
@@ -420,9 +437,14 @@ export function mountJob(root, { id }, ctx) {
     setText(u.timing, timingText(s));
     u.overdue.hidden = !(model.overdue || isOverdue(s));
     setText(u.overdue, model.overdue?.threshold === 'p90' ? 'slower than usual' : 'over its estimate');
+    // A skip is a reason, not an error; a failure the book ignores is said to be ignored.
     const showError = s.error && s.state !== 'done';
+    const ignored = s.state === 'error' && s.on_failure === 'ignore';
     u.errorText.hidden = !showError;
-    setText(u.errorText, showError ? s.error : '');
+    u.errorText.className =
+      s.state === 'skipped' ? 'step-skip-reason muted' : `step-error-message error-text${ignored ? ' step-error-ignored' : ''}`;
+    setText(u.errorText, showError ? (ignored ? `Failed, ignored (on_failure: ignore): ${s.error}` : s.error) : '');
+    u.ignoredTag.hidden = !ignored;
     const errors = Array.isArray(s.errors) ? s.errors : [];
     u.errorsBox.hidden = errors.length === 0;
     setText(u.errorsSummary, `Attempts and errors (${errors.length})`);
@@ -506,6 +528,11 @@ export function mountJob(root, { id }, ctx) {
     const all = [...steps.values()].map((m) => m.data);
     if (job.state === 'done') return 1;
     if (all.length === 0) return 0;
+    // An ended job that did not finish shows how much of it ran, never a full bar.
+    if (job.state === 'error' || job.state === 'cancel') {
+      const c = counts();
+      return (c.done + c.failed + c.ignored) / all.length;
+    }
     let done = all.filter((s) => FINISHED_STEP.includes(s.state)).length;
     const running = all.find((s) => s.state === 'running');
     if (running && running.estimated_duration > 0) done += Math.min(0.95, elapsedOf(running) / running.estimated_duration);
@@ -527,15 +554,22 @@ export function mountJob(root, { id }, ctx) {
     const value = Math.round(fraction() * 1000);
     if (Number(ui.bar.value) !== value) ui.bar.value = value;
     ui.bar.className = `progress progress-${job.state}`;
-    ui.bar.setAttribute('aria-valuetext', `${Math.round(value / 10)}%, ${done} of ${all.length} steps`);
+    ui.bar.setAttribute(
+      'aria-valuetext',
+      `${Math.round(value / 10)}%, ${FINAL_JOB.includes(job.state) ? outcomeText(counts()) : `${done} of ${all.length} steps`}`,
+    );
     const running = all.find((s) => s.state === 'running' || s.state === 'waiting');
     let text;
     let eta = '';
+    const tally = counts();
+    const took =
+      job.date_running && job.date_done ? ` in ${formatSeconds((Date.parse(job.date_done) - Date.parse(job.date_running)) / 1000)}` : '';
     if (job.state === 'done')
-      text = `Done: ${all.length} of ${all.length} steps${job.date_running && job.date_done ? ` in ${formatSeconds((Date.parse(job.date_done) - Date.parse(job.date_running)) / 1000)}` : ''}.`;
-    else if (job.state === 'error')
-      text = `Failed${failedStep(all) ? ` at step ${failedStep(all).name}` : ''}: ${done} of ${all.length} steps finished.`;
-    else if (job.state === 'cancel') text = `Cancelled: ${all.filter((s) => s.state === 'done').length} of ${all.length} steps had run.`;
+      text = job.skip_reason
+        ? `Done without running: ${job.skip_reason.replace(/^skipped: /, '')}.`
+        : `Done: ${outcomeText(tally)}${took}.`;
+    else if (job.state === 'error') text = `Failed${failedStep(all) ? ` at step ${failedStep(all).name}` : ''}: ${outcomeText(tally)}.`;
+    else if (job.state === 'cancel') text = `Cancelled: ${outcomeText(tally)}.`;
     else {
       const left = etaNow();
       const where = running
@@ -551,7 +585,7 @@ export function mountJob(root, { id }, ctx) {
     setText(ui.eta, eta);
   }
 
-  const failedStep = (all) => all.find((s) => s.state === 'error');
+  const failedStep = (all) => all.find((s) => s.state === 'error' && s.on_failure !== 'ignore') ?? all.find((s) => s.state === 'error');
 
   function tick() {
     if (!job || destroyed) return;
