@@ -25,6 +25,8 @@ import type { PubSub } from './db/pubsub.js';
 import { SchedulesService } from './scheduler/schedules.service.js';
 import { SchedulerService, SCHEDULER_ENABLED } from './scheduler/scheduler.service.js';
 import { SchedulesController } from './api/schedules.controller.js';
+import { FleetController } from './api/fleet.controller.js';
+import { FleetService } from './inventory/fleet.service.js';
 
 /** The opened database, shared by every module. */
 @Global()
@@ -49,9 +51,20 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource)],
-      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, MetricsController, PortalController, SchedulesController],
+      controllers: [
+        HealthController,
+        BooksController,
+        ActionsController,
+        JobsController,
+        InventoryController,
+        MetricsController,
+        PortalController,
+        SchedulesController,
+        FleetController,
+      ],
       providers: [
         InventoryService,
+        FleetService,
         BooksService,
         JobsService,
         EventsService,
@@ -61,7 +74,11 @@ export class AppModule {
         SchedulesService,
         SchedulerService,
         { provide: SCHEDULER_ENABLED, useValue: options.scheduler ?? false },
-        { provide: JobStore, useFactory: (ds: DataSource, events: EventsService) => new JobStore(ds, events), inject: [DataSource, EventsService] },
+        {
+          provide: JobStore,
+          useFactory: (ds: DataSource, events: EventsService) => new JobStore(ds, events),
+          inject: [DataSource, EventsService],
+        },
         { provide: PUBSUB, useValue: options.pubsub },
         { provide: ENGINE_ENABLED, useValue: options.engine },
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -42,6 +42,7 @@ const summary = (v: BookVersionEntity) => ({
   params: v.definition.params ?? null,
   allowed_from: v.definition.allowed_from ?? null,
   sets_state: v.definition.sets_state ?? null,
+  confirm: v.definition.confirm ?? false,
   steps: v.definition.steps.map((s) => ({ name: s.name, kind: s.kind, description: s.description ?? null })),
   schedules: v.definition.schedules ?? [],
   date_loaded: v.date_created,
@@ -63,7 +64,9 @@ export class BooksController {
   @Get(':name')
   async get(@Param('name') name: string) {
     const version = await this.books.get(name);
-    return { book: { ...summary(version), definition: version.definition, source: version.source, versions: await this.books.history(name) } };
+    return {
+      book: { ...summary(version), definition: version.definition, source: version.source, versions: await this.books.history(name) },
+    };
   }
 
   /** YAML in (as text/yaml, or JSON `{source, file}`), every problem out with line and column. */
@@ -94,7 +97,14 @@ export class BooksController {
     const scope: Scope = input.deployment ? 'deployment' : input.group ? 'group' : 'cluster';
     const target = (input.deployment ?? input.group ?? input.cluster)!;
     return {
-      plan: await this.jobs.plan({ scope, target, action: input.action, params: input.params, triggeredBy: describePrincipal(principal), principal }),
+      plan: await this.jobs.plan({
+        scope,
+        target,
+        action: input.action,
+        params: input.params,
+        triggeredBy: describePrincipal(principal),
+        principal,
+      }),
     };
   }
 

@@ -29,6 +29,7 @@ const TOP_KEYS = [
   'channel',
   'priority',
   'should_notify',
+  'confirm',
   'params',
   'defaults',
   'steps',

@@ -83,6 +83,24 @@ export function progressOf(
   return { done_steps: done, total_steps: steps.length, eta_s: eta, counts: countSteps(steps) };
 }
 
+/** What a job runs on: a deployment, group or cluster, by id and name. */
+export function targetView(job: Pick<JobEntity, 'scope' | 'deployment_id' | 'group_id' | 'cluster_id' | 'context'>) {
+  const scope = job.scope as 'deployment' | 'group' | 'cluster';
+  const record = scope === 'deployment' ? job.context?.deployment : scope === 'group' ? job.context?.group : job.context?.cluster;
+  return {
+    scope,
+    id: (scope === 'deployment' ? job.deployment_id : scope === 'group' ? job.group_id : job.cluster_id) ?? null,
+    name: record?.name ?? null,
+  };
+}
+
+/** A related job as `parent` and `children` show it. */
+export function jobLink(job: JobEntity) {
+  return { id: job.id, book: job.book_name, action: job.action, target: targetView(job), state: job.state };
+}
+
+export type JobLink = ReturnType<typeof jobLink>;
+
 export function jobView(job: JobEntity, steps?: JobStepEntity[]) {
   const ordered = steps ? [...steps].sort((a, b) => a.position - b.position) : undefined;
   return {
@@ -94,6 +112,7 @@ export function jobView(job: JobEntity, steps?: JobStepEntity[]) {
     scope: job.scope,
     deployment_id: job.deployment_id,
     deployment: job.context?.deployment?.name ?? null,
+    target: targetView(job),
     group_id: job.group_id,
     cluster_id: job.cluster_id,
     state: job.state,

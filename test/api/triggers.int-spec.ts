@@ -103,6 +103,10 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
   });
 
   it('returns the live job instead of a second one (unique), even for concurrent triggers', async () => {
+    // The first test's job is still live on app-1: end it, so these ten race to create one.
+    for (const live of (await app.api('GET', '/api/jobs?deployment=app-1&state=scheduled')).body.jobs) {
+      expect((await app.api('POST', `/api/jobs/${live.id}/cancel`)).status).toBe(200);
+    }
     const results = await Promise.all(
       Array.from({ length: 10 }, () => app.api('POST', '/api/deployments/app-1/actions/deploy', { params: { version: '2' } })),
     );
@@ -111,6 +115,13 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     const ids = new Set(results.map((r) => r.body.job.id));
     expect(ids.size).toBe(1);
     expect(results.every((r) => r.status === 200 || r.status === 202)).toBe(true);
+    // Other params while it is live: refused, naming the live job and its params (not merged).
+    const [id] = [...ids];
+    const other = await app.api('POST', '/api/deployments/app-1/actions/deploy', { params: { version: '3' } });
+    expect(other.status).toBe(409);
+    expect(other.body.message).toContain(id);
+    expect(other.body.message).toContain('"version":"2"');
+    expect(other.body.details).toEqual([expect.objectContaining({ field: 'params', job_id: id, params: { version: '2', replicas: 1 } })]);
   });
 
   it('replays an Idempotency-Key and refuses its reuse for another request', async () => {
