@@ -5,10 +5,4 @@ import { ChainPending1764700000000 } from './1764700000000-chain-pending.js';
 import { ScheduleFirings1765200000000 } from './1765200000000-schedule-firings.js';
 import { JobLinksActivity1765500000000 } from './1765500000000-job-links-activity.js';
 
-export const MIGRATIONS = [
-  InitialSchema1763800000000,
-  IdempotencyScope1764600000000,
-  ChainPending1764700000000,
-  ScheduleFirings1765200000000,
-  JobLinksActivity1765500000000,
-];
+export const MIGRATIONS = [InitialSchema1763800000000, IdempotencyScope1764600000000, ChainPending1764700000000, ScheduleFirings1765200000000, JobLinksActivity1765500000000];

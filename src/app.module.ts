@@ -51,17 +51,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource)],
-      controllers: [
-        HealthController,
-        BooksController,
-        ActionsController,
-        JobsController,
-        InventoryController,
-        MetricsController,
-        PortalController,
-        SchedulesController,
-        FleetController,
-      ],
+      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, MetricsController, PortalController, SchedulesController, FleetController],
       providers: [
         InventoryService,
         FleetService,
@@ -74,11 +64,7 @@ export class AppModule {
         SchedulesService,
         SchedulerService,
         { provide: SCHEDULER_ENABLED, useValue: options.scheduler ?? false },
-        {
-          provide: JobStore,
-          useFactory: (ds: DataSource, events: EventsService) => new JobStore(ds, events),
-          inject: [DataSource, EventsService],
-        },
+        { provide: JobStore, useFactory: (ds: DataSource, events: EventsService) => new JobStore(ds, events), inject: [DataSource, EventsService] },
         { provide: PUBSUB, useValue: options.pubsub },
         { provide: ENGINE_ENABLED, useValue: options.engine },
         { provide: APP_GUARD, useClass: AuthGuard },

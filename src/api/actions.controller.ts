@@ -22,21 +22,12 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 export class ActionsController {
   constructor(private readonly jobs: JobsService) {}
 
-  @ApiOperation({
-    summary: 'Trigger an action on a deployment (id or name): 202 with the job; 200 with the existing one (unique, Idempotency-Key)',
-  })
+  @ApiOperation({ summary: 'Trigger an action on a deployment (id or name): 202 with the job; 200 with the existing one (unique, Idempotency-Key)' })
   @ApiBody({ schema: TRIGGER_BODY as object })
   @Post('deployments/:target/actions/:action')
   @RequireRole('operator')
   @HttpCode(202)
-  deployment(
-    @Param('target') target: string,
-    @Param('action') action: string,
-    @Body() body: unknown,
-    @Headers('idempotency-key') key: string | undefined,
-    @CurrentPrincipal() principal: Principal,
-    @Res({ passthrough: true }) res: Response,
-  ) {
+  deployment(@Param('target') target: string, @Param('action') action: string, @Body() body: unknown, @Headers('idempotency-key') key: string | undefined, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
     return this.trigger('deployment', target, action, body, key, principal, res);
   }
 
@@ -45,14 +36,7 @@ export class ActionsController {
   @Post('groups/:target/actions/:action')
   @RequireRole('operator')
   @HttpCode(202)
-  group(
-    @Param('target') target: string,
-    @Param('action') action: string,
-    @Body() body: unknown,
-    @Headers('idempotency-key') key: string | undefined,
-    @CurrentPrincipal() principal: Principal,
-    @Res({ passthrough: true }) res: Response,
-  ) {
+  group(@Param('target') target: string, @Param('action') action: string, @Body() body: unknown, @Headers('idempotency-key') key: string | undefined, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
     return this.trigger('group', target, action, body, key, principal, res);
   }
 
@@ -61,39 +45,16 @@ export class ActionsController {
   @Post('clusters/:target/actions/:action')
   @RequireRole('operator')
   @HttpCode(202)
-  cluster(
-    @Param('target') target: string,
-    @Param('action') action: string,
-    @Body() body: unknown,
-    @Headers('idempotency-key') key: string | undefined,
-    @CurrentPrincipal() principal: Principal,
-    @Res({ passthrough: true }) res: Response,
-  ) {
+  cluster(@Param('target') target: string, @Param('action') action: string, @Body() body: unknown, @Headers('idempotency-key') key: string | undefined, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
     return this.trigger('cluster', target, action, body, key, principal, res);
   }
 
-  private async trigger(
-    scope: Scope,
-    target: string,
-    action: string,
-    body: unknown,
-    key: string | undefined,
-    principal: Principal,
-    res: Response,
-  ) {
+  private async trigger(scope: Scope, target: string, action: string, body: unknown, key: string | undefined, principal: Principal, res: Response) {
     const input = checkInput<{ params?: Record<string, unknown> }>(TRIGGER_BODY, body ?? {});
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
       checkInput({ type: 'string', pattern: IDEMPOTENCY_KEY.source }, key, 'Idempotency-Key header');
     }
-    const result = await this.jobs.trigger({
-      scope,
-      target,
-      action,
-      params: input.params,
-      triggeredBy: describePrincipal(principal),
-      idempotencyKey: key,
-      principal,
-    });
+    const result = await this.jobs.trigger({ scope, target, action, params: input.params, triggeredBy: describePrincipal(principal), idempotencyKey: key, principal });
     if (!result.created) res.status(200);
     return { job: result.job, created: result.created };
   }

@@ -64,9 +64,7 @@ export class BooksController {
   @Get(':name')
   async get(@Param('name') name: string) {
     const version = await this.books.get(name);
-    return {
-      book: { ...summary(version), definition: version.definition, source: version.source, versions: await this.books.history(name) },
-    };
+    return { book: { ...summary(version), definition: version.definition, source: version.source, versions: await this.books.history(name) } };
   }
 
   /** YAML in (as text/yaml, or JSON `{source, file}`), every problem out with line and column. */
@@ -97,14 +95,7 @@ export class BooksController {
     const scope: Scope = input.deployment ? 'deployment' : input.group ? 'group' : 'cluster';
     const target = (input.deployment ?? input.group ?? input.cluster)!;
     return {
-      plan: await this.jobs.plan({
-        scope,
-        target,
-        action: input.action,
-        params: input.params,
-        triggeredBy: describePrincipal(principal),
-        principal,
-      }),
+      plan: await this.jobs.plan({ scope, target, action: input.action, params: input.params, triggeredBy: describePrincipal(principal), principal }),
     };
   }
 

@@ -13,12 +13,10 @@ export class MetricsController {
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   async metrics(): Promise<string> {
     const [jobs, steps, lag, events] = await Promise.all([
-      this.dataSource.query(`SELECT state, channel, count(*)::int AS n FROM jobs GROUP BY state, channel`) as Promise<
-        { state: string; channel: string; n: number }[]
+      this.dataSource.query(`SELECT state, channel, count(*)::int AS n FROM jobs GROUP BY state, channel`) as Promise<{ state: string; channel: string; n: number }[]>,
+      this.dataSource.query(`SELECT state, count(*)::int AS n FROM job_steps WHERE state IN ('running', 'retrying', 'waiting') GROUP BY state`) as Promise<
+        { state: string; n: number }[]
       >,
-      this.dataSource.query(
-        `SELECT state, count(*)::int AS n FROM job_steps WHERE state IN ('running', 'retrying', 'waiting') GROUP BY state`,
-      ) as Promise<{ state: string; n: number }[]>,
       this.dataSource.query(
         `SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(run_at)), 0)::float AS s FROM jobs WHERE state = 'scheduled' AND run_at <= now()`,
       ) as Promise<{ s: number }[]>,

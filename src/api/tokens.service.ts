@@ -57,16 +57,16 @@ export class TokensService {
   }
 
   async verify(token: string): Promise<Principal | null> {
-    const record = await this.dataSource.getRepository(ApiTokenEntity).findOneBy({ token_hash: hashToken(token), revoked_at: IsNull() });
+    const record = await this.dataSource
+      .getRepository(ApiTokenEntity)
+      .findOneBy({ token_hash: hashToken(token), revoked_at: IsNull() });
     if (!record) return null;
     return { tokenId: record.id, name: record.name, role: record.role, clusterIds: record.cluster_ids ?? null };
   }
 
   /** Of these token ids, those not revoked (nor deleted): one query for every open socket. */
   async stillValid(ids: string[]): Promise<Set<string>> {
-    const rows = (await this.dataSource.query('SELECT id FROM api_tokens WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL', [ids])) as {
-      id: string;
-    }[];
+    const rows = (await this.dataSource.query('SELECT id FROM api_tokens WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL', [ids])) as { id: string }[];
     return new Set(rows.map((r) => r.id));
   }
 

@@ -223,16 +223,11 @@ async function serialize(step: BookStep, context: RenderContext, handlers: Handl
 
 function lockKeys(book: Book, target: DeploymentTarget, context: RenderContext): string[] {
   // Jobs of one target never overlap: the target's own lock comes first, always.
-  const own = target.deployment
-    ? `deployment:${target.deployment.id}`
-    : target.group
-      ? `group:${target.group.id}`
-      : `cluster:${target.cluster?.id}`;
+  const own = target.deployment ? `deployment:${target.deployment.id}` : target.group ? `group:${target.group.id}` : `cluster:${target.cluster?.id}`;
   const locks = [own];
   if (book.lock === 'group' && target.group) locks.push(`group:${target.group.id}`);
   else if (book.lock === 'cluster' && target.cluster) locks.push(`cluster:${target.cluster.id}`);
-  else if (book.lock && book.lock !== 'group' && book.lock !== 'cluster')
-    locks.push(`lock:${templates.render(book.lock, context, 'text')}`);
+  else if (book.lock && book.lock !== 'group' && book.lock !== 'cluster') locks.push(`lock:${templates.render(book.lock, context, 'text')}`);
   return [...new Set(locks)];
 }
 

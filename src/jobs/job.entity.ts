@@ -13,10 +13,7 @@ import type { RenderContext } from '../templates/template.types.js';
 @Index('idx_jobs_claim', ['state', 'priority', 'date_created'])
 @Index('idx_jobs_deployment', ['deployment_id', 'date_created'])
 // `unique: deployment` and Idempotency-Key: the database, not a read-then-write, says "one".
-@Index('uq_jobs_dedupe_key', ['dedupe_key'], {
-  unique: true,
-  where: `dedupe_key IS NOT NULL AND state IN ('draft', 'scheduled', 'running')`,
-})
+@Index('uq_jobs_dedupe_key', ['dedupe_key'], { unique: true, where: `dedupe_key IS NOT NULL AND state IN ('draft', 'scheduled', 'running')` })
 // A key is unique per caller (idempotency_scope: the API token), not across everyone's keys.
 @Index('uq_jobs_idempotency_scope_key', ['idempotency_scope', 'idempotency_key'], { unique: true, where: 'idempotency_key IS NOT NULL' })
 // Every node's sweep looks for ended jobs whose chain links are still owed: a handful at most.

@@ -138,8 +138,7 @@ export class JobsService {
   async list(filter: JobFilter, principal?: Principal): Promise<JobView[]> {
     const qb = this.dataSource.getRepository(JobEntity).createQueryBuilder('j');
     if (principal?.clusterIds) qb.andWhere('j.cluster_id = ANY(:clusters)', { clusters: principal.clusterIds });
-    if (filter.deployment)
-      qb.andWhere('j.deployment_id = :deployment', { deployment: (await this.inventory.getDeployment(filter.deployment)).id });
+    if (filter.deployment) qb.andWhere('j.deployment_id = :deployment', { deployment: (await this.inventory.getDeployment(filter.deployment)).id });
     if (filter.state) {
       const states = filter.state.split(',');
       const unknown = states.filter((s) => !JOB_STATES.includes(s as JobState));
@@ -243,18 +242,12 @@ export class JobsService {
     const job = await this.visibleJob(ref, principal);
     const id = job.id;
     if (job.state !== 'error' && job.state !== 'cancel') {
-      throw new QuireError(
-        ErrorCode.StateConflict,
-        `only a job that ended 'error' or 'cancel' can be resumed; job ${id} is '${job.state}'`,
-      );
+      throw new QuireError(ErrorCode.StateConflict, `only a job that ended 'error' or 'cancel' can be resumed; job ${id} is '${job.state}'`);
     }
     try {
       await this.store.write(async (manager, emit) => {
-        const steps = (await manager.query(`SELECT id, position, state FROM job_steps WHERE job_id = $1 ORDER BY position`, [
-          id,
-        ])) as JobStepEntity[];
-        const from =
-          steps.find((s) => s.state === 'error' || s.state === 'cancel')?.position ?? steps.find((s) => s.state !== 'done')?.position;
+        const steps = (await manager.query(`SELECT id, position, state FROM job_steps WHERE job_id = $1 ORDER BY position`, [id])) as JobStepEntity[];
+        const from = steps.find((s) => s.state === 'error' || s.state === 'cancel')?.position ?? steps.find((s) => s.state !== 'done')?.position;
         const reset =
           from === undefined
             ? []
@@ -276,10 +269,7 @@ export class JobsService {
       });
     } catch (error) {
       if ((error as { code?: string }).code === '23505') {
-        throw new QuireError(
-          ErrorCode.Conflict,
-          `another job of book '${job.book_name}' is already live on this target; resume it after that one ends`,
-        );
+        throw new QuireError(ErrorCode.Conflict, `another job of book '${job.book_name}' is already live on this target; resume it after that one ends`);
       }
       throw error;
     }
@@ -288,21 +278,14 @@ export class JobsService {
   }
 
   /** A person acknowledges (or rejects) a `manual` step that waits for them. */
-  async resolveManual(
-    ref: string,
-    stepRef: string,
-    outcome: 'ack' | 'reject',
-    by: string,
-    note?: string,
-    principal?: Principal,
-  ): Promise<JobView> {
+  async resolveManual(ref: string, stepRef: string, outcome: 'ack' | 'reject', by: string, note?: string, principal?: Principal): Promise<JobView> {
     const job = await this.visibleJob(ref, principal);
     const id = job.id;
     await this.store.write(async (manager, emit) => {
-      const [step] = (await manager.query(`SELECT * FROM job_steps WHERE job_id = $1 AND (name = $2 OR id::text = $2) FOR UPDATE`, [
-        id,
-        stepRef,
-      ])) as JobStepEntity[];
+      const [step] = (await manager.query(
+        `SELECT * FROM job_steps WHERE job_id = $1 AND (name = $2 OR id::text = $2) FOR UPDATE`,
+        [id, stepRef],
+      )) as JobStepEntity[];
       if (!step) throw notFound('step', stepRef);
       if (step.state !== 'waiting') {
         throw new QuireError(ErrorCode.StateConflict, `step '${step.name}' is '${step.state}', not waiting for a person`);
@@ -362,9 +345,7 @@ export class JobsService {
     return (await this.visibleJob(id)).state;
   }
 
-  private async resolve(
-    request: Omit<TriggerRequest, 'idempotencyKey'>,
-  ): Promise<{ version: BookVersionEntity; target: DeploymentTarget }> {
+  private async resolve(request: Omit<TriggerRequest, 'idempotencyKey'>): Promise<{ version: BookVersionEntity; target: DeploymentTarget }> {
     const target = await this.resolveTarget(request);
     return { version: await this.bookFor(request, target), target };
   }
@@ -402,9 +383,7 @@ export class JobsService {
 
   private async compile(version: BookVersionEntity, target: DeploymentTarget, params: unknown, triggeredBy: string): Promise<CompiledJob> {
     const rows = await this.dataSource.getRepository(StepDurationEntity).findBy({ book_name: version.name });
-    const history = new Map<string, DurationHistory>(
-      rows.map((r) => [r.step_name, { samples: r.samples, mean: r.mean, recent: r.recent }]),
-    );
+    const history = new Map<string, DurationHistory>(rows.map((r) => [r.step_name, { samples: r.samples, mean: r.mean, recent: r.recent }]));
     return compileJob({
       bookVersion: version,
       target,
@@ -447,7 +426,10 @@ export class JobsService {
         .execute();
       if (inserted.raw.length === 0) return { existing: await this.findDuplicate(manager, compiled, request, requestHash) };
 
-      await manager.insert(JobStepEntity, steps.map((s) => ({ ...s, job_id: compiled.id })) as never);
+      await manager.insert(
+        JobStepEntity,
+        steps.map((s) => ({ ...s, job_id: compiled.id })) as never,
+      );
       await recordActivity(manager, compiled.id, request.triggeredBy, 'triggered');
       // A job skipped here ends at once: its event is its final outcome, and notifies like one.
       await emit({
@@ -455,9 +437,7 @@ export class JobsService {
         ...targetOf(compiled),
         state: skipped ? 'done' : 'scheduled',
         progress: { ...progressOf(steps.map((s) => ({ ...s, date_started: null }))), eta_s },
-        data: skipped
-          ? { ...outcomeData(compiled), skip_reason: compiled.skip_reason }
-          : { action: compiled.action, book: compiled.book_name },
+        data: skipped ? { ...outcomeData(compiled), skip_reason: compiled.skip_reason } : { action: compiled.action, book: compiled.book_name },
       });
       return { existing: null };
     });
@@ -467,12 +447,7 @@ export class JobsService {
   }
 
   /** The insert hit a unique index: the same Idempotency-Key, or `unique` found a live job. Returns its id. */
-  private async findDuplicate(
-    manager: EntityManager,
-    compiled: CompiledJob,
-    request: TriggerRequest,
-    requestHash: string,
-  ): Promise<string> {
+  private async findDuplicate(manager: EntityManager, compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<string> {
     const repo = manager.getRepository(JobEntity);
     if (request.idempotencyKey) {
       const byKey = await repo.findOneBy({ idempotency_scope: idempotencyScope(request), idempotency_key: request.idempotencyKey });
@@ -498,9 +473,7 @@ export class JobsService {
   }
 
   private async replayIdempotent(request: TriggerRequest, key: string, requestHash: string): Promise<JobView | null> {
-    const job = await this.dataSource
-      .getRepository(JobEntity)
-      .findOneBy({ idempotency_scope: idempotencyScope(request), idempotency_key: key });
+    const job = await this.dataSource.getRepository(JobEntity).findOneBy({ idempotency_scope: idempotencyScope(request), idempotency_key: key });
     if (!job) return null;
     if (job.request_hash !== requestHash) throw idempotencyConflict(key);
     // read as the caller: a key is never a way around what the token may see

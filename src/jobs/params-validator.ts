@@ -9,9 +9,7 @@ const compiled = new Map<string, ValidateFunction>();
 
 export function validateParams(cacheKey: string, schema: Record<string, unknown> | undefined, input: unknown): Record<string, unknown> {
   if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
-    throw new QuireError(ErrorCode.InvalidParams, 'params must be an object', [
-      { field: 'params', message: 'params must be an object', value: input },
-    ]);
+    throw new QuireError(ErrorCode.InvalidParams, 'params must be an object', [{ field: 'params', message: 'params must be an object', value: input }]);
   }
   // Defaults are written into the value, so work on a copy of the caller's input.
   const params = structuredClone((input ?? {}) as Record<string, unknown>);
