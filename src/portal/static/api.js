@@ -12,9 +12,9 @@ export const session = {
     if (value) sessionStorage.setItem(TOKEN_KEY, value);
     else sessionStorage.removeItem(TOKEN_KEY);
   },
-  /** 'operator' when the token may trigger, cancel and resume; 'viewer' when it may only read. */
+  /** 'viewer', 'operator' or 'admin' (GET /api/me); 'unknown' when the server cannot say. */
   get role() {
-    return sessionStorage.getItem(ROLE_KEY) ?? 'operator';
+    return sessionStorage.getItem(ROLE_KEY) ?? 'unknown';
   },
   set role(value) {
     if (value) sessionStorage.setItem(ROLE_KEY, value);
@@ -128,17 +128,16 @@ export const q = (params) => {
 };
 
 /**
- * The token's role, found without side effects: cancelling a job that cannot exist answers
- * 404 to a token that may cancel (operator, admin) and 403 to one that may not (viewer); the
- * guard checks the role before the job is looked up.
+ * The token's role from `GET /api/me` (`{ name, role, clusters }`). A server without that route
+ * (404) leaves the role unknown: the portal then shows every action and the API's refusal, if
+ * any, says why. It never probes with a request that would act.
  */
-export async function probeRole(token) {
+export async function fetchRole(token) {
   try {
-    await api('POST', '/api/jobs/00000000-0000-4000-8000-000000000000/cancel', {}, { token, quiet401: true });
-    return 'operator';
+    const { body } = await api('GET', '/api/me', undefined, { token, quiet401: true });
+    return ['viewer', 'operator', 'admin'].includes(body?.role) ? body.role : 'unknown';
   } catch (error) {
-    if (error.status === 403) return 'viewer';
     if (error.status === 401) throw error;
-    return 'operator';
+    return 'unknown';
   }
 }
