@@ -8,6 +8,7 @@ import { TokenExpiry1765000100000 } from './1765000100000-token-expiry.js';
 import { Notifications1765300000000 } from './1765300000000-notifications.js';
 import { JobRetention1765300000001 } from './1765300000001-job-retention.js';
 import { LearnedOutcomes1765400000000 } from './1765400000000-learned-outcomes.js';
+import { JobLinksActivity1765500000000 } from './1765500000000-job-links-activity.js';
 
 export const MIGRATIONS = [
   InitialSchema1763800000000,
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Notifications1765300000000,
   JobRetention1765300000001,
   LearnedOutcomes1765400000000,
+  JobLinksActivity1765500000000,
 ];

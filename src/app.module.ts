@@ -28,6 +28,8 @@ import { SchedulesController } from './api/schedules.controller.js';
 import { TokensController } from './api/tokens.controller.js';
 import { NotificationsService } from './notifications/notifications.service.js';
 import { JobCleaner } from './engine/job-cleaner.js';
+import { FleetController } from './api/fleet.controller.js';
+import { FleetService } from './inventory/fleet.service.js';
 
 /** The opened database, shared by every module. */
 @Global()
@@ -52,9 +54,10 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource)],
-      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, MetricsController, PortalController, SchedulesController, TokensController],
+      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, MetricsController, PortalController, SchedulesController, TokensController, FleetController],
       providers: [
         InventoryService,
+        FleetService,
         BooksService,
         JobsService,
         EventsService,

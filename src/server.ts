@@ -1,6 +1,7 @@
 // Boots the service: database (migrated), books and inventory loaded, the first admin token,
 // then the HTTP API. `quire serve` and the end-to-end tests start it the same way.
 import 'reflect-metadata';
+import compression from 'compression';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from '@nestjs/common';
@@ -54,6 +55,9 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
       { logger: appLogger, forceCloseConnections: true },
     );
     applySecurityHeaders(app);
+    // gzip (or deflate) for static files and API answers over 1 KiB: the portal's scripts and
+    // a job with its steps' output shrink 4-10x. socket.io frames are not HTTP bodies.
+    app.use(compression());
     // Books arrive as YAML text on /api/books/validate.
     app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
     app.useBodyParser('text', { type: ['text/*', 'application/yaml', 'application/x-yaml'], limit: config.http.bodyLimitBytes });

@@ -42,6 +42,7 @@ const summary = (v: BookVersionEntity) => ({
   params: v.definition.params ?? null,
   allowed_from: v.definition.allowed_from ?? null,
   sets_state: v.definition.sets_state ?? null,
+  confirm: v.definition.confirm ?? false,
   steps: v.definition.steps.map((s) => ({ name: s.name, kind: s.kind, description: s.description ?? null })),
   schedules: v.definition.schedules ?? [],
   date_loaded: v.date_created,

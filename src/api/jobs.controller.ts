@@ -7,12 +7,21 @@ import { RequireRole } from './auth.decorators.js';
 import { CurrentPrincipal, describePrincipal } from './principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
 
+const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$';
+
 const LIST_QUERY = {
   type: 'object',
   properties: {
     deployment: { type: 'string' },
     state: { type: 'string' },
     book: { type: 'string' },
+    action: { type: 'string', maxLength: 200 },
+    target: { type: 'string', maxLength: 200 },
+    q: { type: 'string', maxLength: 200 },
+    // a date (2026-12-03) or a date-time with its offset (2026-12-03T08:00:00Z)
+    since: { type: 'string', pattern: DATE },
+    until: { type: 'string', pattern: DATE },
+    attention: { enum: ['true', 'false'] },
     limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
   },
   additionalProperties: false,
@@ -27,8 +36,17 @@ export class JobsController {
 
   @Get()
   async list(@Query() query: Record<string, string>, @CurrentPrincipal() principal: Principal) {
-    const q = checkInput<{ deployment?: string; state?: string; book?: string; limit?: string }>(LIST_QUERY, { ...query }, 'query');
-    return { jobs: await this.jobs.list({ ...q, limit: q.limit ? Number(q.limit) : undefined }, principal) };
+    const q = checkInput<Record<string, string | undefined>>(LIST_QUERY, { ...query }, 'query');
+    return {
+      jobs: await this.jobs.list({ ...q, attention: q.attention === 'true', limit: q.limit ? Number(q.limit) : undefined }, principal),
+    };
+  }
+
+  /** What the portal's navigation counts: jobs waiting for a person. */
+  @ApiOperation({ summary: 'Counts for the navigation: jobs waiting for a person' })
+  @Get('summary')
+  async summary(@CurrentPrincipal() principal: Principal) {
+    return { waiting: await this.jobs.waitingCount(principal) };
   }
 
   @Get(':id')

@@ -29,6 +29,7 @@ const TOP_KEYS = [
   'channel',
   'priority',
   'should_notify',
+  'confirm',
   'params',
   'defaults',
   'steps',
@@ -134,10 +135,12 @@ describe('paramsSchemaProblems', () => {
 
   it('names what is wrong, and where, each once', () => {
     expect(paramsSchemaProblems({ type: 'object', properties: { v: { minimum: 'one' } } })).toEqual([
-      { pointer: '/properties/v/minimum', message: 'must be number' },
+      { pointer: '/properties/v/minimum', message: "'one' must be number" },
     ]);
-    expect(paramsSchemaProblems({ type: 'object', properties: { v: 5 } })).toEqual([
-      { pointer: '/properties/v', message: 'must be object,boolean' },
+    expect(paramsSchemaProblems({ type: 'object', properties: { v: 5 } })).toEqual([{ pointer: '/properties/v', message: '5 must be object or boolean' }]);
+    // One problem for the place, naming the bad value and the allowed ones (ajv says it three ways).
+    expect(paramsSchemaProblems({ type: 'object', properties: { v: { type: 'strng' } } })).toEqual([
+      { pointer: '/properties/v/type', message: "'strng' is not a JSON Schema type (string, number, integer, boolean, object, array, null)" },
     ]);
     expect(paramsSchemaProblems({ type: 'object', propertes: {} })).toEqual([
       { message: expect.stringMatching(/unknown keyword: "propertes"/) },

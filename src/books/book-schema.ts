@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { showValue } from './problem.js';
 
 // ajv-formats is CommonJS with `exports.default`; seen from ESM, the plugin is that property.
 const addFormats = addFormatsModule.default;
@@ -71,12 +72,12 @@ export interface ParamsSchemaProblem {
  */
 export function paramsSchemaProblems(schema: object): ParamsSchemaProblem[] {
   if (!paramsAjv.validateSchema(schema)) {
-    const unique = new Map<string, ParamsSchemaProblem>();
-    for (const e of paramsAjv.errors ?? []) {
-      const problem = { pointer: e.instancePath, message: e.message ?? 'is invalid' };
-      unique.set(`${problem.pointer} ${problem.message}`, problem);
-    }
-    return [...unique.values()];
+    // The meta-schema reports one bad value several ways (`type: strng` fails the enum of simple
+    // types, "must be array" and the anyOf around both): one problem per place, saying the bad
+    // value and what is allowed, is what an author can act on.
+    const byPlace = new Map<string, ErrorObject[]>();
+    for (const e of paramsAjv.errors ?? []) byPlace.set(e.instancePath, [...(byPlace.get(e.instancePath) ?? []), e]);
+    return [...byPlace].map(([pointer, errors]) => ({ pointer, message: describeMetaErrors(valueAtPointer(schema, pointer), pointer, errors) }));
   }
   try {
     paramsAjv.compile(schema);
@@ -86,6 +87,37 @@ export function paramsSchemaProblems(schema: object): ParamsSchemaProblem[] {
   } finally {
     paramsAjv.removeSchema(schema);
   }
+}
+
+const JSON_SCHEMA_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
+
+function describeMetaErrors(value: unknown, pointer: string, errors: ErrorObject[]): string {
+  const shown = showValue(value);
+  const enumError = errors.find((e) => e.keyword === 'enum');
+  if (enumError) {
+    const allowed = (enumError.params as { allowedValues?: unknown[] }).allowedValues ?? [];
+    if (pointer.endsWith('/type') && allowed.every((t) => JSON_SCHEMA_TYPES.includes(t as string))) {
+      return `${shown} is not a JSON Schema type (${JSON_SCHEMA_TYPES.join(', ')})`;
+    }
+    return `${shown} is not one of the allowed values (${allowed.map((v) => showValue(v)).join(', ')})`;
+  }
+  const typeError = errors.find((e) => e.keyword === 'type');
+  if (typeError) {
+    const wanted = String((typeError.params as { type?: unknown }).type ?? '')
+      .split(',')
+      .join(' or ');
+    return `${shown} must be ${wanted}`;
+  }
+  return errors[0]?.message ?? 'is invalid';
+}
+
+function valueAtPointer(root: unknown, pointer: string): unknown {
+  let value = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return value;
 }
 
 /** Keywords whose value is one subschema, a map of them, or a list of them (draft 2020-12 and 7). */

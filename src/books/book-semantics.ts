@@ -61,8 +61,8 @@ function checkParamsSchema(c: SemanticContext): void {
   for (const problem of schemaProblems.slice(0, 5)) {
     // ajv names places as JSON pointers (`/properties/x/minimum`); authors know params.properties.x.minimum
     const path = problem.pointer !== undefined ? ['params', ...pointerSegments(problem.pointer)] : keywordPath(params, problem.message);
-    const where = problem.pointer !== undefined ? `${formatPath(path)} ` : '';
-    c.error(path, `params is not a valid JSON Schema: ${where}${problem.message}`);
+    // `params.properties.v.type: 'strng' is not a JSON Schema type (...)`: the place, the value, what is allowed.
+    c.error(path, problem.pointer !== undefined ? `${formatPath(path)}: ${problem.message}` : `params is not a valid JSON Schema: ${problem.message}`);
   }
 }
 

@@ -91,6 +91,8 @@ export interface Book {
   channel?: string;
   priority?: number;
   should_notify?: boolean;
+  /** destructive: the portal asks for the target's name, typed, before it triggers */
+  confirm?: boolean;
   params?: Record<string, unknown>;
   defaults?: Partial<BookStep>;
   steps: BookStep[];

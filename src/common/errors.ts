@@ -21,6 +21,9 @@ export interface ErrorDetail {
   col?: number;
   step?: string;
   value?: unknown;
+  /** a job the problem is about (e.g. the live job a differing trigger ran into) */
+  job_id?: string;
+  params?: unknown;
 }
 
 export class QuireError extends Error {

@@ -4,6 +4,7 @@ import { DeploymentEntity } from '../inventory/deployment.entity.js';
 import { BookVersionEntity } from '../books/book-version.entity.js';
 import { JobEntity } from '../jobs/job.entity.js';
 import { JobStepEntity } from '../jobs/job-step.entity.js';
+import { JobActivityEntity } from '../jobs/job-activity.entity.js';
 import { StepDurationEntity } from '../jobs/step-duration.entity.js';
 import { DeployEventEntity } from '../events/deploy-event.entity.js';
 import { ScheduleEntity } from '../scheduler/schedule.entity.js';
@@ -18,6 +19,7 @@ export const ENTITIES = [
   BookVersionEntity,
   JobEntity,
   JobStepEntity,
+  JobActivityEntity,
   StepDurationEntity,
   DeployEventEntity,
   ScheduleEntity,

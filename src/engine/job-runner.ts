@@ -1,6 +1,7 @@
 // Runs one claimed job: its steps in order, from the frozen snapshot plus earlier outputs,
 // until the job ends, waits for a retry or a person, or the lease is lost.
 import { Logger } from '@nestjs/common';
+import { describeSkip } from '../jobs/skip-reason.js';
 import type { JobEntity } from '../jobs/job.entity.js';
 import type { JobStepEntity, StepAttemptError } from '../jobs/job-step.entity.js';
 import type { BookStep, ChainTrigger } from '../books/book.types.js';
@@ -196,7 +197,7 @@ export class JobRunner {
         return this.failWithoutRunning(job, lease, step, `when: ${masker.mask((error as Error).message)}`);
       }
       if (!templates.isTruthy(rendered)) {
-        await this.store.stepSkipped(lease, job, step, `when '${step.spec.when}' rendered '${masker.mask(rendered)}'`);
+        await this.store.stepSkipped(lease, job, step, describeSkip(step.spec.when, masker.mask(rendered)));
         return { kind: 'continue' };
       }
     }

@@ -3,7 +3,17 @@
 export const EVENT_TYPES = ['job', 'step', 'progress', 'output', 'overdue'] as const;
 export type DeployEventType = (typeof EVENT_TYPES)[number];
 
+/** Steps by outcome: a failure under `on_failure: ignore` counts as ignored, not failed. */
+export interface StepCounts {
+  done: number;
+  failed: number;
+  ignored: number;
+  skipped: number;
+  cancelled: number;
+}
+
 export interface Progress {
+  /** steps that ended, whatever their outcome (done, failed, ignored, skipped, cancelled) */
   done_steps: number;
   total_steps: number;
   eta_s: number;
@@ -11,6 +21,7 @@ export interface Progress {
   eta_basis: 'learned' | 'book';
   /** the fewest runs those learned estimates come from; 0 for 'book' */
   eta_runs: number;
+  counts: StepCounts;
 }
 
 export interface DeployEventInput {

@@ -2,6 +2,7 @@
 // checked against the now-known context, `serialize` and `when` evaluated, estimates chosen,
 // timeouts computed. Pure apart from serialize handlers: the caller stores the result.
 import { randomUUID } from 'node:crypto';
+import { describeSkip } from './skip-reason.js';
 import type { Book, BookStep } from '../books/book.types.js';
 import { resolveStepPolicy, stepWithDefaults } from '../books/book-validator.js';
 import { fieldName, runTimeFields, serializeFields, type TemplatedField } from '../books/templated-fields.js';
@@ -250,7 +251,7 @@ function dedupe(problems: ErrorDetail[]): ErrorDetail[] {
 
 function whenSkipReason(when: string, context: RenderContext): string | null {
   const rendered = templates.render(when, context, 'text');
-  return templates.isTruthy(rendered) ? null : `when '${when}' rendered '${rendered}'`;
+  return templates.isTruthy(rendered) ? null : describeSkip(when, rendered);
 }
 
 async function serialize(step: BookStep, context: RenderContext, handlers: HandlerRegistry): Promise<Record<string, unknown>> {

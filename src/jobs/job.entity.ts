@@ -29,6 +29,11 @@ export interface ChainError {
 @Index('idx_jobs_chain_pending', ['date_done'], { where: 'chain_pending' })
 // The retention sweep (engine/job-cleaner.ts) walks finished jobs by when they ended.
 @Index('idx_jobs_date_done', ['date_done'], { where: 'date_done IS NOT NULL' })
+// A job's children (trigger steps that wait; chains and trigger steps that do not) and its
+// deployment's last state-setting job, each one indexed read (issue 10).
+@Index('idx_jobs_parent', ['parent_job_id'], { where: 'parent_job_id IS NOT NULL' })
+@Index('idx_jobs_triggered_by_job', ['triggered_by'], { where: "triggered_by LIKE 'job:%'" })
+@Index('idx_jobs_state_setter', ['deployment_id', 'date_done'], { where: "state = 'done' AND sets_state IS NOT NULL" })
 export class JobEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'uuid' }) book_version_id!: string;

@@ -3,7 +3,7 @@ import type { JobEntity } from './job.entity.js';
 import type { JobStepEntity } from './job-step.entity.js';
 import type { NotificationView } from '../notifications/notification-store.js';
 import { etaOf } from './estimates.js';
-import type { Progress } from '../events/event.types.js';
+import type { Progress, StepCounts } from '../events/event.types.js';
 
 export interface StepView {
   id: string;
@@ -72,7 +72,20 @@ export const PROGRESS_COLUMNS = [
   'estimate_runs',
   'estimate_p90',
   'run_chance',
+  'on_failure',
 ] as const;
+
+/** Steps by outcome (what "1 ran · 1 failed · 7 skipped" is made of). */
+export function countSteps(steps: Pick<JobStepEntity, 'state' | 'on_failure'>[]): StepCounts {
+  const counts: StepCounts = { done: 0, failed: 0, ignored: 0, skipped: 0, cancelled: 0 };
+  for (const step of steps) {
+    if (step.state === 'done') counts.done++;
+    else if (step.state === 'skipped') counts.skipped++;
+    else if (step.state === 'cancel') counts.cancelled++;
+    else if (step.state === 'error') counts[step.on_failure === 'ignore' ? 'ignored' : 'failed']++;
+  }
+  return counts;
+}
 
 export function progressOf(steps: Pick<JobStepEntity, (typeof PROGRESS_COLUMNS)[number]>[], now = Date.now()): Progress {
   const done = steps.filter((s) => ['done', 'skipped', 'error', 'cancel'].includes(s.state)).length;
@@ -87,8 +100,26 @@ export function progressOf(steps: Pick<JobStepEntity, (typeof PROGRESS_COLUMNS)[
       elapsed: s.date_started ? (now - new Date(s.date_started).getTime()) / 1000 : 0,
     })),
   );
-  return { done_steps: done, total_steps: steps.length, eta_s: eta.eta_s, eta_basis: eta.eta_basis, eta_runs: eta.eta_runs };
+  return { done_steps: done, total_steps: steps.length, eta_s: eta.eta_s, eta_basis: eta.eta_basis, eta_runs: eta.eta_runs, counts: countSteps(steps) };
 }
+
+/** What a job runs on: a deployment, group or cluster, by id and name. */
+export function targetView(job: Pick<JobEntity, 'scope' | 'deployment_id' | 'group_id' | 'cluster_id' | 'context'>) {
+  const scope = job.scope as 'deployment' | 'group' | 'cluster';
+  const record = scope === 'deployment' ? job.context?.deployment : scope === 'group' ? job.context?.group : job.context?.cluster;
+  return {
+    scope,
+    id: (scope === 'deployment' ? job.deployment_id : scope === 'group' ? job.group_id : job.cluster_id) ?? null,
+    name: record?.name ?? null,
+  };
+}
+
+/** A related job as `parent` and `children` show it. */
+export function jobLink(job: JobEntity) {
+  return { id: job.id, book: job.book_name, action: job.action, target: targetView(job), state: job.state };
+}
+
+export type JobLink = ReturnType<typeof jobLink>;
 
 export function jobView(job: JobEntity, steps?: JobStepEntity[]) {
   const ordered = steps ? [...steps].sort((a, b) => a.position - b.position) : undefined;
@@ -101,6 +132,7 @@ export function jobView(job: JobEntity, steps?: JobStepEntity[]) {
     scope: job.scope,
     deployment_id: job.deployment_id,
     deployment: job.context?.deployment?.name ?? null,
+    target: targetView(job),
     group_id: job.group_id,
     cluster_id: job.cluster_id,
     state: job.state,

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, In, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { DataSource, In, type EntityManager } from 'typeorm';
 import { JobEntity } from './job.entity.js';
 import { JobStepEntity } from './job-step.entity.js';
 import { StepDurationEntity } from './step-duration.entity.js';
 import { compileJob, historyKey, type CompiledJob } from './job-compiler.js';
-import { jobView, type JobView } from './job.view.js';
+import { jobLink, jobView, progressOf, type JobLink, type JobView } from './job.view.js';
+import { activityOf, recordActivity, type ActivityView } from './job-activity.js';
 import { JOB_STATES, type JobState } from './job-state.js';
 import type { Outcome, StepHistory } from './estimates.js';
 import { SecretsProvider } from '../engine/secrets.js';
@@ -24,7 +25,7 @@ import { PUBSUB } from '../db/pubsub.provider.js';
 import { JobStore, outcomeData, targetOf } from '../engine/job-store.js';
 import { FINAL_JOB_STATES, stepStatesLeadingTo } from './job-state.js';
 import { inScope, maySee, visible, type ClusterScope, type Principal } from '../auth/principal.js';
-import { NotificationStore, oweNotifications } from '../notifications/notification-store.js';
+import { NotificationStore, oweNotifications, type NotificationView } from '../notifications/notification-store.js';
 import { metrics } from '../observability/metrics.js';
 
 export type Scope = 'deployment' | 'group' | 'cluster';
@@ -47,6 +48,24 @@ export interface TriggerRequest {
    */
   scopeClusters?: ClusterScope;
 }
+
+export interface JobFilter {
+  deployment?: string;
+  state?: string;
+  book?: string;
+  action?: string;
+  /** a deployment, group or cluster name */
+  target?: string;
+  /** free text: id prefix, book, action, target, who triggered, error, params */
+  q?: string;
+  since?: string;
+  until?: string;
+  /** failed, or waiting for a person */
+  attention?: boolean;
+  limit?: number;
+}
+
+export type JobDetail = JobView & { parent: JobLink | null; children: JobLink[]; activity: ActivityView[]; notifications: NotificationView[] };
 
 export interface TriggerResult {
   job: JobView;
@@ -132,13 +151,13 @@ export class JobsService {
     };
   }
 
-  async list(filter: { deployment?: string; state?: string; book?: string; limit?: number }, principal?: Principal): Promise<JobView[]> {
-    const where: FindOptionsWhere<JobEntity> = {};
-    if (principal?.clusterIds) where.cluster_id = In(principal.clusterIds);
+  async list(filter: JobFilter, principal?: Principal): Promise<JobView[]> {
+    const qb = this.dataSource.getRepository(JobEntity).createQueryBuilder('j');
+    if (principal?.clusterIds) qb.andWhere('j.cluster_id = ANY(:clusters)', { clusters: principal.clusterIds });
     if (filter.deployment) {
       // Another cluster's deployment filters like a missing one: 404, not an empty list.
       const deployment = await this.inventory.getDeployment(filter.deployment);
-      where.deployment_id = visible(principal, 'deployment', filter.deployment, deployment, deployment.cluster_id).id;
+      qb.andWhere('j.deployment_id = :deployment', { deployment: visible(principal, 'deployment', filter.deployment, deployment, deployment.cluster_id).id });
     }
     if (filter.state) {
       const states = filter.state.split(',');
@@ -148,19 +167,69 @@ export class JobsService {
           { field: 'state', message: 'unknown state', value: filter.state },
         ]);
       }
-      where.state = In(states as JobState[]);
+      qb.andWhere('j.state = ANY(:states)', { states });
     }
-    if (filter.book) where.book_name = filter.book;
+    if (filter.book) qb.andWhere('j.book_name = :book', { book: filter.book });
+    if (filter.action) qb.andWhere('j.action = :action', { action: filter.action });
+    // A target by name, whatever its scope: the name a person sees on the card.
+    if (filter.target) {
+      qb.andWhere(
+        "(j.context->'deployment'->>'name' = :target OR j.context->'group'->>'name' = :target OR j.context->'cluster'->>'name' = :target)",
+        { target: filter.target },
+      );
+    }
+    if (filter.q) {
+      const like = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      qb.andWhere(
+        `(j.id::text LIKE :prefix OR j.book_name ILIKE :like OR j.action ILIKE :like OR j.triggered_by ILIKE :like OR j.error ILIKE :like
+          OR j.context->'deployment'->>'name' ILIKE :like OR j.context->'group'->>'name' ILIKE :like OR j.context->'cluster'->>'name' ILIKE :like
+          OR j.params::text ILIKE :like)`,
+        { like, prefix: `${filter.q.toLowerCase().replace(/[^0-9a-f-]/g, '') || 'x'}%` },
+      );
+    }
+    if (filter.since) qb.andWhere('j.date_created >= :since', { since: filter.since });
+    if (filter.until) qb.andWhere('j.date_created < :until', { until: filter.until });
+    // Needs a person: it failed, or a manual step waits for someone.
+    if (filter.attention) {
+      qb.andWhere(`(j.state = 'error' OR EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.id AND s.state = 'waiting'))`);
+    }
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
-    const jobs = await this.dataSource.getRepository(JobEntity).find({ where, order: { date_created: 'DESC' }, take: limit });
+    const jobs = await qb.orderBy('j.date_created', 'DESC').addOrderBy('j.id', 'DESC').take(limit).getMany();
     return jobs.map((job) => jobView(job));
   }
 
-  async get(id: string, principal?: Principal): Promise<JobView> {
-    const job = await this.visibleJob(id, principal);
-    const steps = await this.dataSource.getRepository(JobStepEntity).find({ where: { job_id: id }, order: { position: 'ASC' } });
-    const notifications = await new NotificationStore(this.dataSource).forJob(id);
-    return { ...jobView(job, steps), notifications };
+  /** How many jobs wait for a person (a manual step), for the portal's navigation. */
+  async waitingCount(principal?: Principal): Promise<number> {
+    const rows = (await this.dataSource.query(
+      `SELECT count(DISTINCT s.job_id)::int AS n FROM job_steps s JOIN jobs j ON j.id = s.job_id
+       WHERE s.state = 'waiting' AND ($1::uuid[] IS NULL OR j.cluster_id = ANY($1))`,
+      [principal?.clusterIds ?? null],
+    )) as { n: number }[];
+    return rows[0]?.n ?? 0;
+  }
+
+  async get(ref: string, principal?: Principal): Promise<JobDetail> {
+    const job = await this.visibleJob(ref, principal);
+    const steps = await this.dataSource.getRepository(JobStepEntity).find({ where: { job_id: job.id }, order: { position: 'ASC' } });
+    const repo = this.dataSource.getRepository(JobEntity);
+    // A trigger step that waits sets parent_job_id; chains and steps that do not wait leave
+    // `triggered_by: job:<id>`. Either way it is the job that made this one.
+    const parentId = job.parent_job_id ?? /^job:([0-9a-f-]{36})$/.exec(job.triggered_by)?.[1] ?? null;
+    const parent = parentId ? await repo.findOneBy({ id: parentId }) : null;
+    const children = await repo
+      .createQueryBuilder('j')
+      .where('(j.parent_job_id = :id OR j.triggered_by = :by)', { id: job.id, by: `job:${job.id}` })
+      .orderBy('j.date_created', 'ASC')
+      .take(100)
+      .getMany();
+    const visible = (j: JobEntity) => !principal || maySee(principal, j.cluster_id);
+    return {
+      ...jobView(job, steps),
+      parent: parent && visible(parent) ? jobLink(parent) : null,
+      children: children.filter(visible).map(jobLink),
+      activity: await activityOf(this.dataSource, job.id),
+      notifications: await new NotificationStore(this.dataSource).forJob(job.id),
+    };
   }
 
   /**
@@ -168,14 +237,16 @@ export class JobsService {
    * a running one is flagged, and its worker, on whichever node, stops the step's whole process
    * tree at its next heartbeat (about a second).
    */
-  async cancel(id: string, by: string, principal?: Principal): Promise<{ job: JobView; immediate: boolean }> {
-    const job = await this.visibleJob(id, principal);
+  async cancel(ref: string, by: string, principal?: Principal): Promise<{ job: JobView; immediate: boolean }> {
+    const job = await this.visibleJob(ref, principal);
+    const id = job.id;
     if (FINAL_JOB_STATES.includes(job.state)) {
       throw new QuireError(ErrorCode.StateConflict, `job ${id} already ended '${job.state}'; nothing to cancel`);
     }
     const immediate = await this.store.write(async (manager, emit) => {
       const [row] = (await manager.query(`SELECT * FROM jobs WHERE id = $1 FOR UPDATE`, [id])) as JobEntity[];
       if (!row || FINAL_JOB_STATES.includes(row.state)) return true;
+      await recordActivity(manager, id, by, 'cancelled');
       if (row.state === 'running' && row.lease_token) {
         await manager.query(`UPDATE jobs SET cancel_requested = true WHERE id = $1`, [id]);
         return false;
@@ -188,8 +259,9 @@ export class JobsService {
   }
 
   /** Runs an `error` or `cancel` job again from its failed step; steps already done stay done. */
-  async resume(id: string, by: string, principal?: Principal): Promise<JobView> {
-    const job = await this.visibleJob(id, principal);
+  async resume(ref: string, by: string, principal?: Principal): Promise<JobView> {
+    const job = await this.visibleJob(ref, principal);
+    const id = job.id;
     if (job.state !== 'error' && job.state !== 'cancel') {
       throw new QuireError(ErrorCode.StateConflict, `only a job that ended 'error' or 'cancel' can be resumed; job ${id} is '${job.state}'`);
     }
@@ -211,6 +283,7 @@ export class JobsService {
           [id],
         );
         if (!firstRows(updated).length) throw new QuireError(ErrorCode.StateConflict, `job ${id} changed meanwhile; try again`);
+        await recordActivity(manager, id, by, 'resumed');
         const again = (firstRows(reset) as JobStepEntity[]).sort((a, b) => a.position - b.position);
         await this.store.emitSteps(manager, emit, job, again, 'pending', { resumed_by: by });
         await emit({ type: 'job', ...targetOf(job), state: 'scheduled', data: { resumed_by: by } });
@@ -226,8 +299,9 @@ export class JobsService {
   }
 
   /** A person acknowledges (or rejects) a `manual` step that waits for them. */
-  async resolveManual(id: string, stepRef: string, outcome: 'ack' | 'reject', by: string, note?: string, principal?: Principal): Promise<JobView> {
-    const job = await this.visibleJob(id, principal);
+  async resolveManual(ref: string, stepRef: string, outcome: 'ack' | 'reject', by: string, note?: string, principal?: Principal): Promise<JobView> {
+    const job = await this.visibleJob(ref, principal);
+    const id = job.id;
     await this.store.write(async (manager, emit) => {
       const [step] = (await manager.query(
         `SELECT * FROM job_steps WHERE job_id = $1 AND (name = $2 OR id::text = $2) FOR UPDATE`,
@@ -246,6 +320,7 @@ export class JobsService {
           : `UPDATE job_steps SET state = 'error', resolution = $2, date_finished = now(), duration = EXTRACT(EPOCH FROM (now() - date_started)), error = $3, errors = errors || $4::jsonb WHERE id = $1`,
         outcome === 'ack' ? [step.id, JSON.stringify(resolution)] : [step.id, JSON.stringify(resolution), message, errorEntry],
       );
+      await recordActivity(manager, id, by, outcome === 'ack' ? 'acknowledged' : 'rejected', { step: step.name, note });
       // The job goes back to the queue; a worker continues after this step.
       await manager.query(`UPDATE jobs SET state = 'scheduled', run_at = now() WHERE id = $1 AND state = 'running'`, [id]);
       await this.store.emitSteps(manager, emit, job, [step], outcome === 'ack' ? 'done' : 'error', { resolution });
@@ -256,11 +331,34 @@ export class JobsService {
   }
 
   /** The job, if it exists and the caller may see it (an invisible job is reported missing). */
-  private async visibleJob(id: string, principal?: Principal): Promise<JobEntity> {
-    if (!isUuid(id)) throw notFound('job', id);
+  private async visibleJob(ref: string, principal?: Principal): Promise<JobEntity> {
+    const id = isUuid(ref) ? ref : await this.byPrefix(ref, principal);
     const job = await this.dataSource.getRepository(JobEntity).findOneBy({ id });
-    if (!job || (principal && !maySee(principal, job.cluster_id))) throw notFound('job', id);
+    if (!job || (principal && !maySee(principal, job.cluster_id))) throw notFound('job', ref);
     return job;
+  }
+
+  /**
+   * The job whose id starts with `ref` (8 to 32 hex digits, dashes optional): the short ids the
+   * portal and CLI print. A range on the primary key, so one index read; 409 when two match.
+   */
+  private async byPrefix(ref: string, principal?: Principal): Promise<string> {
+    const hex = ref.toLowerCase().replace(/-/g, '');
+    if (!/^[0-9a-f]{8,32}$/.test(hex)) throw notFound('job', ref);
+    const uuid = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    const rows = (await this.dataSource.query(
+      `SELECT id FROM jobs WHERE id BETWEEN $1 AND $2 AND ($3::uuid[] IS NULL OR cluster_id = ANY($3)) ORDER BY id LIMIT 3`,
+      [uuid(hex.padEnd(32, '0')), uuid(hex.padEnd(32, 'f')), principal?.clusterIds ?? null],
+    )) as { id: string }[];
+    if (rows.length === 0) throw notFound('job', ref);
+    if (rows.length > 1) {
+      throw new QuireError(
+        ErrorCode.Conflict,
+        `job id '${ref}' is ambiguous: it starts ${rows.length > 2 ? 'at least 3 jobs' : 'two jobs'} (${rows.map((r) => r.id).join(', ')}); give more of it`,
+        rows.map((r) => ({ field: 'id', message: 'matches', job_id: r.id })),
+      );
+    }
+    return rows[0]!.id;
   }
 
   /** The state of a job: what a waiting `trigger` step polls. */
@@ -382,12 +480,13 @@ export class JobsService {
         JobStepEntity,
         steps.map((s) => ({ ...s, job_id: compiled.id })) as never,
       );
+      await recordActivity(manager, compiled.id, request.triggeredBy, 'triggered');
       // A job skipped here ends at once: its event is its final outcome, and notifies like one.
       await emit({
         type: 'job',
         ...targetOf(compiled),
         state: skipped ? 'done' : 'scheduled',
-        progress: { done_steps: skipped ? steps.length : 0, total_steps: steps.length, eta_s, eta_basis, eta_runs },
+        progress: { ...progressOf(steps.map((s) => ({ ...s, date_started: null }))), eta_s, eta_basis, eta_runs },
         data: skipped ? { ...outcomeData(compiled), skip_reason: compiled.skip_reason } : { action: compiled.action, book: compiled.book_name },
       });
       if (skipped) await oweNotifications(manager, compiled, 'done');
@@ -411,6 +510,17 @@ export class JobsService {
     }
     const live = await repo.findOneBy({ dedupe_key: compiled.dedupe_key!, state: In(['draft', 'scheduled', 'running']) });
     if (!live) throw new QuireError(ErrorCode.Conflict, 'the job could not be stored: a concurrent change; try again');
+    // `unique`: the same request gets the live job; other params are refused, never merged
+    // into a job that will run with params the caller did not ask for (BOOKS.md section 3).
+    if (contentHash(live.params) !== contentHash(compiled.params)) {
+      const params = JSON.stringify(live.params);
+      throw new QuireError(
+        ErrorCode.Conflict,
+        `job ${live.id} of book '${live.book_name}' is already ${live.state} on this target with other params (${params}); ` +
+          'wait for it to end or cancel it, then trigger again',
+        [{ field: 'params', message: `differs from the live job's params ${params}`, job_id: live.id, params: live.params }],
+      );
+    }
     return live.id;
   }
 

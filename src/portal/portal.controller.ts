@@ -1,6 +1,7 @@
 import { Controller, Get, NotFoundException, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../api/auth.decorators.js';
@@ -26,9 +27,21 @@ export class PortalController {
     this.send(res, file);
   }
 
+  /** Content hash per file, read once: the ETag a browser revalidates with (304 when unchanged). */
+  private readonly etags = new Map<string, string>();
+
   private send(res: Response, file: string) {
     const path = normalize(join(STATIC, file));
     if (!path.startsWith(STATIC) || !existsSync(path)) throw new NotFoundException(`no such file: ${file}`);
+    let etag = this.etags.get(path);
+    if (!etag) {
+      etag = `"${createHash('sha256').update(readFileSync(path)).digest('base64url').slice(0, 27)}"`;
+      this.etags.set(path, etag);
+    }
+    // no-cache: always asked again, answered 304 by the content hash unless the file changed, so
+    // an upgraded portal is never mixed with cached modules of the old one.
+    res.setHeader('etag', etag);
+    res.setHeader('cache-control', 'no-cache');
     const type = TYPES[path.slice(path.lastIndexOf('.'))] ?? 'application/octet-stream';
     res.setHeader('content-type', `${type}; charset=utf-8`);
     res.setHeader('x-content-type-options', 'nosniff');

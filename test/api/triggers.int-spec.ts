@@ -52,7 +52,14 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     ]);
     expect(job.steps[0].data).toEqual({ dir: '/srv/app-1/15.2', replicas: 1 });
     expect(job.steps[0].max_attempts).toBe(3);
-    expect(job.progress).toMatchObject({ done_steps: 0, total_steps: 3, eta_s: 74, eta_basis: 'book', eta_runs: 0 });
+    expect(job.progress).toEqual({
+      done_steps: 0,
+      total_steps: 3,
+      eta_s: 74,
+      eta_basis: 'book',
+      eta_runs: 0,
+      counts: { done: 0, failed: 0, ignored: 0, skipped: 0, cancelled: 0 },
+    });
     const fetched = await app.api('GET', `/api/jobs/${job.id}`);
     expect(fetched.body.job.steps).toHaveLength(3);
     const events = await db.query('SELECT type, payload FROM deploy_events WHERE job_id = $1', [job.id]);
@@ -98,6 +105,10 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
   });
 
   it('returns the live job instead of a second one (unique), even for concurrent triggers', async () => {
+    // The first test's job is still live on app-1: end it, so these ten race to create one.
+    for (const live of (await app.api('GET', '/api/jobs?deployment=app-1&state=scheduled')).body.jobs) {
+      expect((await app.api('POST', `/api/jobs/${live.id}/cancel`)).status).toBe(200);
+    }
     const results = await Promise.all(
       Array.from({ length: 10 }, () => app.api('POST', '/api/deployments/app-1/actions/deploy', { params: { version: '2' } })),
     );
@@ -106,6 +117,13 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     const ids = new Set(results.map((r) => r.body.job.id));
     expect(ids.size).toBe(1);
     expect(results.every((r) => r.status === 200 || r.status === 202)).toBe(true);
+    // Other params while it is live: refused, naming the live job and its params (not merged).
+    const [id] = [...ids];
+    const other = await app.api('POST', '/api/deployments/app-1/actions/deploy', { params: { version: '3' } });
+    expect(other.status).toBe(409);
+    expect(other.body.message).toContain(id);
+    expect(other.body.message).toContain('"version":"2"');
+    expect(other.body.details).toEqual([expect.objectContaining({ field: 'params', job_id: id, params: { version: '2', replicas: 1 } })]);
   });
 
   it('replays an Idempotency-Key and refuses its reuse for another request', async () => {
@@ -150,7 +168,7 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
   it('ends a job whose `when` is false done, with every step skipped and the reason', async () => {
     const { body } = await app.api('POST', '/api/deployments/app-2/actions/check', {});
     expect(body.job.state).toBe('done');
-    expect(body.job.skip_reason).toContain('rendered');
+    expect(body.job.skip_reason).toMatch(/^skipped: /);
     expect(body.job.steps.every((s: any) => s.state === 'skipped')).toBe(true);
   });
 
@@ -172,7 +190,9 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
   });
 
   it('takes learned estimates once the history has enough samples', async () => {
-    await db.query(`INSERT INTO step_duration_history (book_name, step_name, samples, mean, recent) VALUES ('svc.deploy', 'probe', 3, 7.5, '{7,8,7.5}')`);
+    await db.query(
+      `INSERT INTO step_duration_history (book_name, step_name, samples, mean, recent) VALUES ('svc.deploy', 'probe', 3, 7.5, '{7,8,7.5}')`,
+    );
     const { body } = await app.api('POST', '/api/books/plan', { deployment: 'app-1', action: 'deploy', params: { version: '3' } });
     const probe = body.plan.steps.find((s: any) => s.name === 'probe');
     // The timeout is max(book estimate 60 s, learned p99 8 s) × 5: learning never tightens it (BOOKS.md section 7).

@@ -88,8 +88,17 @@ describe('the example books', () => {
     const backup = (await jobsOf('ex-nobackup')).find((j) => j.action === 'backup');
     const job = await settle(backup.id);
     expect(job.state).toBe('done');
-    expect(job.skip_reason).toContain('rendered');
+    expect(job.skip_reason).toMatch(/^skipped: /);
     expect(job.steps.every((s: any) => s.state === 'skipped')).toBe(true);
+  });
+
+  it('fails the verify step of a deploy asked to with fail_verify, leaving the state as it was', async () => {
+    await deployment('ex-failing');
+    const job = await settle(await trigger('/api/deployments/ex-failing/actions/deploy', { replicas: 1, fail_verify: true }));
+    expect([job.state, stepStates(job).verify]).toEqual(['error', 'error']);
+    expect(job.error).toMatch(/verify/);
+    const after = (await app.api('GET', '/api/deployments/ex-failing')).body.deployment;
+    expect([after.state, after.last_error]).toEqual(['draft', expect.stringMatching(/verification failed/)]);
   });
 
   it('runs the group book on a group', async () => {

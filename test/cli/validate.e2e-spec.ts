@@ -57,5 +57,16 @@ describe('quire validate', () => {
     expect(result.status).toBe(1);
     expect(result.stdout.trim().split('\n').length).toBeGreaterThanOrEqual(2);
     expect(result.stderr).toMatch(/2 file\(s\) checked: \d+ error/);
+    // the summary is a whole line: a shell prompt after it starts on its own line
+    expect(result.stderr.endsWith('\n')).toBe(true);
+  });
+
+  it('names a bad params type once, with the value and the allowed types, at its line and column', () => {
+    const path = join(INVALID, 'params-schema-type.book.yaml');
+    const result = quire('validate', path);
+    expect(result.stdout).toBe(
+      `${path}:8:16: params.properties.v.type: 'strng' is not a JSON Schema type (string, number, integer, boolean, object, array, null)\n`,
+    );
+    expect(result.stderr).toBe('1 file(s) checked: 1 error(s), 0 warning(s)\n');
   });
 });

@@ -12,9 +12,9 @@ export const session = {
     if (value) sessionStorage.setItem(TOKEN_KEY, value);
     else sessionStorage.removeItem(TOKEN_KEY);
   },
-  /** 'operator' when the token may trigger, cancel and resume; 'viewer' when it may only read. */
+  /** 'viewer', 'operator' or 'admin' (GET /api/me); 'unknown' when the server cannot say. */
   get role() {
-    return sessionStorage.getItem(ROLE_KEY) ?? 'operator';
+    return sessionStorage.getItem(ROLE_KEY) ?? 'unknown';
   },
   set role(value) {
     if (value) sessionStorage.setItem(ROLE_KEY, value);
@@ -127,8 +127,17 @@ export const q = (params) => {
   return text ? `?${text}` : '';
 };
 
-/** The token's role, as `GET /api/me` tells any valid token (viewer, operator or admin). */
-export async function probeRole(token) {
-  const { body } = await api('GET', '/api/me', undefined, { token, quiet401: true });
-  return body.role;
+/**
+ * The token's role from `GET /api/me` (`{ name, role, clusters }`). A server without that route
+ * (404) leaves the role unknown: the portal then shows every action and the API's refusal, if
+ * any, says why. It never probes with a request that would act.
+ */
+export async function fetchRole(token) {
+  try {
+    const { body } = await api('GET', '/api/me', undefined, { token, quiet401: true });
+    return ['viewer', 'operator', 'admin'].includes(body?.role) ? body.role : 'unknown';
+  } catch (error) {
+    if (error.status === 401) throw error;
+    return 'unknown';
+  }
 }

@@ -1,7 +1,7 @@
 // Quire portal: sign in with a token, hash routes, one socket.io connection for the lists and
 // notifications (plus one per open job page), polling the REST API every 2 s whenever the live
 // connection is not there.
-import { session, whenUnauthorized, probeRole, get } from './api.js';
+import { session, whenUnauthorized, fetchRole, get } from './api.js';
 import { h, clear, setText, focusHeading } from './dom.js';
 import { LiveChannel } from './live.js';
 import { notificationToast, toast } from './toasts.js';
@@ -86,21 +86,45 @@ function renderChrome() {
       'ul',
       {},
       h('li', {}, link('#/deployments', 'Deployments', 'deployments')),
-      h('li', {}, link('#/jobs', 'Jobs', 'jobs')),
+      h('li', {}, link('#/jobs', 'Jobs', 'jobs'), waitingLink),
       h('li', {}, link('#/schedules', 'Schedules', 'schedules')),
     ),
   );
+  const role = session.role;
   account.append(
-    h('span', { class: 'role', text: session.canOperate ? 'operator' : 'viewer (read only)' }),
+    h('span', { class: 'role', text: role === 'viewer' ? 'viewer (read only)' : role === 'unknown' ? 'signed in' : role }),
     h('button', { type: 'button', class: 'button-secondary', onclick: signOut, text: 'Sign out' }),
   );
 }
+
+// Jobs waiting for a person, beside "Jobs" in the navigation; read on sign-in and after job events.
+const waitingLink = h('a', { class: 'nav-count', href: '#/jobs?attention=true', hidden: true });
+let waitingTimer = null;
+async function refreshWaiting() {
+  if (!session.token) return;
+  try {
+    const { waiting } = await get('/api/jobs/summary');
+    waitingLink.hidden = !waiting;
+    setText(waitingLink, String(waiting ?? 0));
+    waitingLink.setAttribute('aria-label', `${waiting} job${waiting === 1 ? '' : 's'} waiting for a person`);
+    waitingLink.title = waitingLink.getAttribute('aria-label');
+  } catch {
+    /* the count is a hint; the pages say the rest */
+  }
+}
+const refreshWaitingSoon = () => {
+  clearTimeout(waitingTimer);
+  waitingTimer = setTimeout(refreshWaiting, 500);
+};
 
 function startGlobal() {
   global?.close();
   global = new LiveChannel({
     token: session.token,
-    onEvent: (event) => view?.onGlobalEvent?.(event),
+    onEvent: (event) => {
+      view?.onGlobalEvent?.(event);
+      refreshWaitingSoon();
+    },
     onNotification: notificationToast,
     onStatus: () => {
       renderConnection();
@@ -162,8 +186,9 @@ function route() {
 
 async function signedIn(token) {
   session.token = token;
-  session.role = await probeRole(token).catch(() => 'operator');
+  session.role = await fetchRole(token).catch(() => 'unknown');
   startGlobal();
+  void refreshWaiting();
   if (!location.hash || location.hash === '#/' || location.hash === '#/signin') ctx.navigate('#/deployments');
   else route();
   toast({
@@ -188,6 +213,9 @@ whenUnauthorized((error) => {
 
 window.addEventListener('hashchange', route);
 
-if (session.token) startGlobal();
+if (session.token) {
+  startGlobal();
+  void refreshWaiting();
+}
 startPolling();
 route();

@@ -1,30 +1,103 @@
-// Deployments grouped by cluster and group: state, last error, last job, and their actions.
-import { h, badge, time, formatAgo, focusKeep, shortId } from './dom.js';
-import { get, serialReads, session } from './api.js';
-import { loadInventory, booksFor } from './inventory.js';
+// Deployments grouped by cluster and group, one page at a time (GET /api/fleet pages and filters
+// in SQL, so 10,000 deployments cost one page): state, last error, last job, the job that set
+// the state with its params (the current release), and the actions its state allows.
+import { h, badge, time, formatAgo, focusKeep, shortId, clear } from './dom.js';
+import { get, q, serialReads, session } from './api.js';
+import { booksFor } from './inventory.js';
 
-export function mountDeployments(root) {
+const PAGE = 50;
+
+export function mountDeployments(root, { query = {} } = {}) {
+  const filters = {
+    q: query.q ?? '',
+    cluster: query.cluster ?? '',
+    group: query.group ?? '',
+    kind: query.kind ?? '',
+    state: query.state ?? '',
+    attention: query.attention === 'true' ? 'true' : '',
+    offset: Number.isInteger(Number(query.offset)) && Number(query.offset) > 0 ? Number(query.offset) : 0,
+  };
+  const field = (id, label, control) => h('div', { class: 'field' }, h('label', { for: id, text: label }), control);
+  const text = h('input', { id: 'fleet-q', type: 'search', name: 'q', value: filters.q, placeholder: 'name contains…', autocomplete: 'off' });
+  const select = (id, name, any) => h('select', { id, name }, h('option', { value: '', text: any }));
+  const cluster = select('fleet-cluster', 'cluster', 'All clusters');
+  const group = select('fleet-group', 'group', 'All groups');
+  const kind = select('fleet-kind', 'kind', 'All kinds');
+  const state = h('input', { id: 'fleet-state', type: 'text', name: 'state', value: filters.state, placeholder: 'e.g. deployed', autocomplete: 'off' });
+  const attention = h('input', { id: 'fleet-attention', type: 'checkbox', name: 'attention', checked: filters.attention === 'true' });
+  const form = h(
+    'form',
+    { class: 'filters', role: 'search', 'aria-label': 'Filter deployments' },
+    field('fleet-q', 'Search', text),
+    field('fleet-cluster', 'Cluster', cluster),
+    field('fleet-group', 'Group', group),
+    field('fleet-kind', 'Kind', kind),
+    field('fleet-state', 'State', state),
+    h('div', { class: 'field field-check' }, attention, h('label', { for: 'fleet-attention', text: 'Needs attention' })),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', text: 'Apply' })),
+  );
   const status = h('p', { class: 'muted', role: 'status', text: 'Loading…' });
   const content = h('div', { class: 'deployments' });
-  root.append(h('div', { class: 'page-head' }, h('h1', { text: 'Deployments' })), status, content);
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of deployments' });
+  root.append(h('div', { class: 'page-head' }, h('h1', { text: 'Deployments' })), form, status, content, pager);
 
   let destroyed = false;
   let timer = null;
+  let typing = null;
+  // Books, clusters and groups change rarely: read once per visit, not on every refresh.
+  let books = [];
+  const lists = Promise.all([
+    get('/api/books').then((b) => b.books ?? []),
+    get('/api/clusters').then((b) => b.clusters ?? []),
+    get('/api/groups').then((b) => b.groups ?? []),
+  ]).then(([bookList, clusters, groups]) => {
+    books = bookList;
+    const byName = (a, b) => String(a.name).localeCompare(String(b.name));
+    for (const c of clusters.sort(byName)) cluster.append(h('option', { value: c.name, text: c.name, selected: c.name === filters.cluster }));
+    const clusterName = new Map(clusters.map((c) => [c.id, c.name]));
+    for (const g of groups.sort(byName)) {
+      const value = `${clusterName.get(g.cluster_id) ?? ''}/${g.name}`;
+      group.append(h('option', { value: g.id, text: value, selected: g.id === filters.group || g.name === filters.group }));
+    }
+    for (const k of [...new Set(bookList.filter((b) => (b.scope ?? 'deployment') === 'deployment').map((b) => b.kind))].sort())
+      kind.append(h('option', { value: k, text: k, selected: k === filters.kind }));
+  });
+
+  const apply = (event, keepOffset = false) => {
+    event?.preventDefault();
+    Object.assign(filters, {
+      q: text.value.trim(),
+      cluster: cluster.value,
+      group: group.value,
+      kind: kind.value,
+      state: state.value.trim(),
+      attention: attention.checked ? 'true' : '',
+    });
+    if (!keepOffset) filters.offset = 0;
+    history.replaceState(null, '', `#/deployments${q({ ...filters, offset: filters.offset || '' })}`);
+    refresh();
+  };
+  form.addEventListener('submit', apply);
+  for (const control of [cluster, group, kind, attention]) control.addEventListener('change', apply);
+  for (const control of [text, state])
+    control.addEventListener('input', () => {
+      clearTimeout(typing);
+      typing = setTimeout(apply, 300);
+    });
 
   const refresh = serialReads(
     async () => {
       try {
-        const [inventory, jobs] = await Promise.all([loadInventory(), get('/api/jobs?limit=500').then((b) => b.jobs ?? [])]);
+        await lists;
+        const page = await get(`/api/fleet${q({ ...filters, offset: filters.offset || '', limit: PAGE })}`);
         if (destroyed) return;
-        const lastJob = new Map();
-        for (const job of jobs) if (job.deployment_id && !lastJob.has(job.deployment_id)) lastJob.set(job.deployment_id, job);
-        const groupJob = new Map();
-        for (const job of jobs) {
-          const key = job.scope === 'group' ? `g:${job.group_id}` : job.scope === 'cluster' ? `c:${job.cluster_id}` : null;
-          if (key && !groupJob.has(key)) groupJob.set(key, job);
-        }
-        focusKeep(content, () => render(inventory, lastJob, groupJob));
-        status.hidden = true;
+        focusKeep(content, () => render(page));
+        renderPager(page);
+        const shown = page.deployments.length;
+        status.className = 'muted';
+        status.textContent = page.total
+          ? `${page.offset + 1}–${page.offset + shown} of ${page.total} deployment${page.total === 1 ? '' : 's'}`
+          : 'No deployments match.';
       } catch (error) {
         if (destroyed) return;
         status.hidden = false;
@@ -35,19 +108,33 @@ export function mountDeployments(root) {
     () => destroyed,
   );
 
-  function render({ clusters, groups, deployments, books }, lastJob, groupJob) {
-    const nodes = [];
-    const sections = clusters.map((cluster) => ({
-      cluster,
-      groups: groups
-        .filter((g) => g.cluster_id === cluster.id)
-        .map((group) => ({ group, deployments: deployments.filter((d) => d.group_id === group.id) })),
-      loose: deployments.filter((d) => d.cluster_id === cluster.id && !d.group_id),
-    }));
-    const known = new Set(clusters.map((c) => c.id));
-    const orphans = deployments.filter((d) => !d.cluster_id || !known.has(d.cluster_id));
+  function renderPager(page) {
+    clear(pager);
+    if (page.total <= page.limit) return;
+    const go = (offset) => {
+      filters.offset = Math.max(0, offset);
+      apply(null, true);
+      root.querySelector('h1')?.scrollIntoView({ block: 'start' });
+    };
+    const pages = Math.ceil(page.total / page.limit);
+    const current = Math.floor(page.offset / page.limit) + 1;
+    pager.append(
+      h('button', { type: 'button', class: 'button-secondary', text: '← Previous', disabled: page.offset === 0, onclick: () => go(page.offset - page.limit) }),
+      h('span', { class: 'muted', text: `Page ${current} of ${pages}` }),
+      h('button', {
+        type: 'button',
+        class: 'button-secondary',
+        text: 'Next →',
+        disabled: page.offset + page.limit >= page.total,
+        onclick: () => go(page.offset + page.limit),
+      }),
+    );
+  }
 
-    if (deployments.length === 0 && clusters.length === 0) {
+  function render(page) {
+    const nodes = [];
+    const scopeJob = new Map((page.scope_jobs ?? []).map((j) => [`${j.scope}:${j.target_id}`, j]));
+    if (page.total === 0 && !Object.values(filters).some(Boolean)) {
       nodes.push(
         h('p', {
           class: 'empty',
@@ -55,73 +142,93 @@ export function mountDeployments(root) {
         }),
       );
     }
-    for (const { cluster, groups: clusterGroups, loose } of sections) {
-      const titleId = `cluster-${cluster.id}`;
-      const count = clusterGroups.reduce((n, g) => n + g.deployments.length, loose.length);
-      const section = h(
-        'section',
-        { class: 'cluster', 'aria-labelledby': titleId },
-        h(
-          'div',
-          { class: 'section-head' },
-          h('h2', { id: titleId }, h('span', { class: 'eyebrow', text: 'cluster' }), ' ', cluster.name),
-          h('span', { class: 'muted', text: `${count} deployment${count === 1 ? '' : 's'}` }),
-          actionLinks(booksFor(books, 'cluster', cluster), 'cluster', cluster.name, `cluster ${cluster.name}`),
-          lastJobLine(groupJob.get(`c:${cluster.id}`)),
-        ),
-      );
-      for (const { group, deployments: members } of clusterGroups) {
-        section.append(groupBlock(group.name, group, members, books, lastJob, groupJob.get(`g:${group.id}`)));
-      }
-      if (loose.length) section.append(groupBlock('no group', null, loose, books, lastJob));
-      nodes.push(section);
-    }
-    if (orphans.length) {
-      nodes.push(
-        h(
+    // The page comes sorted by cluster, group and name: sections follow it.
+    let section = null;
+    let block = null;
+    let clusterKey = null;
+    let groupKey = null;
+    for (const d of page.deployments) {
+      const ck = d.cluster?.id ?? 'none';
+      if (ck !== clusterKey) {
+        clusterKey = ck;
+        groupKey = null;
+        const titleId = `cluster-${ck}`;
+        section = h(
           'section',
-          { class: 'cluster', 'aria-labelledby': 'cluster-none' },
-          h('div', { class: 'section-head' }, h('h2', { id: 'cluster-none', text: 'Not in a cluster' })),
-          groupBlock('no group', null, orphans, books, lastJob),
-        ),
-      );
+          { class: 'cluster', 'aria-labelledby': titleId },
+          h(
+            'div',
+            { class: 'section-head' },
+            d.cluster
+              ? h('h2', { id: titleId }, h('span', { class: 'eyebrow', text: 'cluster' }), ' ', d.cluster.name)
+              : h('h2', { id: titleId, text: 'Not in a cluster' }),
+            d.cluster ? actionLinks(booksFor(books, 'cluster', d.cluster), 'cluster', d.cluster.name, `cluster ${d.cluster.name}`) : null,
+            d.cluster ? lastJobLine(scopeJob.get(`cluster:${d.cluster.id}`)) : null,
+          ),
+        );
+        nodes.push(section);
+      }
+      const gk = d.group?.id ?? `none-${ck}`;
+      if (gk !== groupKey) {
+        groupKey = gk;
+        const titleId = `group-${gk}`;
+        block = h('ul', { class: 'cards' });
+        section.append(
+          h(
+            'section',
+            { class: 'group', 'aria-labelledby': titleId },
+            h(
+              'div',
+              { class: 'section-head' },
+              h('h3', { id: titleId }, d.group ? [h('span', { class: 'eyebrow', text: 'group' }), ' ', d.group.name] : 'no group'),
+              d.group ? actionLinks(booksFor(books, 'group', d.group), 'group', d.group.name, `group ${d.group.name}`) : null,
+              d.group ? lastJobLine(scopeJob.get(`group:${d.group.id}`)) : null,
+            ),
+            block,
+          ),
+        );
+      }
+      block.append(h('li', {}, card(d)));
     }
     content.replaceChildren(...nodes);
   }
 
-  function groupBlock(title, group, members, books, lastJob, groupLast) {
-    const titleId = group ? `group-${group.id}` : `group-none-${members[0]?.cluster_id ?? 'none'}`;
-    return h(
-      'section',
-      { class: 'group', 'aria-labelledby': titleId },
-      h(
-        'div',
-        { class: 'section-head' },
-        h('h3', { id: titleId }, group ? [h('span', { class: 'eyebrow', text: 'group' }), ' ', title] : title),
-        group ? actionLinks(booksFor(books, 'group', group), 'group', group.name, `group ${group.name}`) : null,
-        group ? lastJobLine(groupLast) : null,
-      ),
-      members.length
-        ? h(
-            'ul',
-            { class: 'cards' },
-            members.map((d) => h('li', {}, card(d, books, lastJob.get(d.id)))),
-          )
-        : h('p', { class: 'muted', text: 'No deployments in this group.' }),
-    );
-  }
-
-  function card(deployment, books, job) {
+  function card(deployment) {
     const titleId = `dep-${deployment.id}`;
+    // Only what the deployment's state allows (allowed_from); the rest would be refused (409).
+    const runnable = booksFor(books, 'deployment', deployment).filter(
+      (b) => !Array.isArray(b.allowed_from) || b.allowed_from.includes(deployment.state),
+    );
+    const release = deployment.state_job?.params && Object.keys(deployment.state_job.params).length ? deployment.state_job.params : null;
     return h(
       'article',
       { class: 'card deployment', 'aria-labelledby': titleId },
-      h('header', { class: 'card-head' }, h('h4', { id: titleId, text: deployment.name }), badge(deployment.state)),
+      h(
+        'header',
+        { class: 'card-head' },
+        h('h4', { id: titleId, text: deployment.name }),
+        badge(deployment.state),
+        deployment.waiting ? h('span', { class: 'badge state-waiting', text: 'waiting for a person' }) : null,
+      ),
       h(
         'dl',
         { class: 'facts' },
         h('div', {}, h('dt', { text: 'Kind' }), h('dd', { text: deployment.kind })),
-        h('div', {}, h('dt', { text: 'Last job' }), h('dd', {}, job ? jobSummary(job) : h('span', { class: 'muted', text: 'none yet' }))),
+        h(
+          'div',
+          {},
+          h('dt', { text: 'State set by' }),
+          h('dd', {}, deployment.state_job ? jobSummary(deployment.state_job) : h('span', { class: 'muted', text: 'no job yet' })),
+        ),
+        release
+          ? h(
+              'div',
+              { class: 'card-release' },
+              h('dt', { text: 'Release' }),
+              h('dd', {}, h('code', { text: Object.entries(release).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') })),
+            )
+          : null,
+        h('div', {}, h('dt', { text: 'Last job' }), h('dd', {}, deployment.last_job ? jobSummary(deployment.last_job) : h('span', { class: 'muted', text: 'none yet' }))),
         deployment.last_error
           ? h(
               'div',
@@ -134,9 +241,9 @@ export function mountDeployments(root) {
       h(
         'footer',
         { class: 'card-actions' },
-        actionLinks(booksFor(books, 'deployment', deployment), 'deployment', deployment.name, deployment.name),
+        actionLinks(runnable, 'deployment', deployment.name, deployment.name),
         h('a', {
-          href: `#/jobs?deployment=${encodeURIComponent(deployment.name)}`,
+          href: `#/jobs?target=${encodeURIComponent(deployment.name)}`,
           class: 'link-quiet',
           dataset: { key: `jobs-${deployment.id}` },
           'aria-label': `Jobs of ${deployment.name}`,
@@ -159,14 +266,14 @@ export function mountDeployments(root) {
         {
           href: `#/jobs/${encodeURIComponent(job.id)}`,
           dataset: { key: `job-${job.id}` },
-          'aria-label': `${job.action} job ${shortId(job.id)}, ${job.state}`,
+          'aria-label': `${job.action} job ${shortId(job.id)}, ${job.state ?? 'done'}`,
         },
         job.action,
         ' ',
         h('span', { class: 'muted', text: `#${shortId(job.id)}` }),
       ),
       ' ',
-      badge(job.state),
+      badge(job.state ?? 'done'),
       ' ',
       time(job.date_done ?? job.date_running ?? job.date_created, formatAgo),
     );
@@ -182,12 +289,13 @@ export function mountDeployments(root) {
           'li',
           {},
           h('a', {
-            class: 'button button-small',
+            // A destructive book (`confirm: true`) looks like one, and its form asks for the name.
+            class: book.confirm ? 'button button-small button-danger' : 'button button-small',
             href: `#/run/${scope}/${encodeURIComponent(target)}/${encodeURIComponent(book.action)}`,
             dataset: { key: `run-${scope}-${target}-${book.action}` },
             title: book.description ?? undefined,
             'aria-label': `${book.action} ${what}`,
-            text: book.action,
+            text: book.confirm ? `${book.action}…` : book.action,
           }),
         ),
       ),
@@ -195,9 +303,10 @@ export function mountDeployments(root) {
   }
 
   function onGlobalEvent(event) {
-    if (event.type !== 'job') return;
+    // Only outcomes change what the cards show; one read per burst of events.
+    if (event.type !== 'job' || !['done', 'error', 'cancel', 'running'].includes(event.state)) return;
     clearTimeout(timer);
-    timer = setTimeout(refresh, 300);
+    timer = setTimeout(refresh, 500);
   }
 
   refresh();
@@ -207,6 +316,7 @@ export function mountDeployments(root) {
     destroy() {
       destroyed = true;
       clearTimeout(timer);
+      clearTimeout(typing);
     },
   };
 }

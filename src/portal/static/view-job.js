@@ -16,17 +16,60 @@ const FINAL_JOB = ['done', 'error', 'cancel'];
 const ENDED_STEP = ['done', 'error', 'cancel', 'skipped', 'retrying'];
 const FINISHED_STEP = ['done', 'skipped', 'error', 'cancel'];
 const MAX_OUTPUT = 200_000; // characters kept on the page per step
+
+/** "1 ran · 1 failed · 7 skipped": what ran, then every other outcome that happened. */
+export function outcomeText(c) {
+  const ran = c.done + c.failed + c.ignored;
+  const parts = [`${ran} ran`];
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (c.ignored) parts.push(`${c.ignored} failed (ignored)`);
+  if (c.skipped) parts.push(`${c.skipped} skipped`);
+  if (c.cancelled) parts.push(`${c.cancelled} cancelled`);
+  return parts.join(' · ');
+}
 const STALE_LIVE_MS = 10_000; // offline longer than this: running output comes from REST too
 
-export function mountJob(root, { id }, ctx) {
-  const title = h('span', { text: `Job ${shortId(id)}` });
+const UUID_IN_TEXT = /\b([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/;
+const OUTPUT_LINE = /^::output ([A-Za-z0-9_.-]+)=(.*)$/;
+
+/** A job's target as words: "shop-web", "group shop", "cluster eu-west". */
+export function targetText(job) {
+  const t = job.target ?? { scope: job.scope, name: job.deployment };
+  if (!t.name) return t.scope ?? '';
+  return t.scope === 'deployment' ? t.name : `${t.scope} ${t.name}`;
+}
+
+/**
+ * Seconds a running step has left, honestly: its estimate while within it; past it, its
+ * learned p90 (when the eta helper sends `estimate_p90`); past that too, a tenth more than it
+ * has run so far. Never below zero, and it grows while the step overruns.
+ */
+export function stepRemaining(step, elapsed) {
+  const est = Number(step.estimated_duration) || 0;
+  if (elapsed < est) return est - elapsed;
+  const p90 = Number(step.estimate_p90);
+  if (Number.isFinite(p90) && p90 > elapsed) return p90 - elapsed;
+  return Math.max(1, elapsed * 0.1);
+}
+
+/** "::output key=value" lines are outputs, shown apart from the log. */
+export const withoutOutputLines = (text) =>
+  text
+    .split('\n')
+    .filter((line) => !OUTPUT_LINE.test(line))
+    .join('\n');
+
+export function mountJob(root, { id: ref }, ctx) {
+  // The address may hold a short id; the API answers with the full one, used from then on.
+  let id = ref;
+  const title = h('span', { text: `Job ${shortId(ref)}` });
   const jobBadge = badge('…');
   const crumbs = h(
     'nav',
     { class: 'breadcrumbs', 'aria-label': 'Breadcrumbs' },
     h('a', { href: '#/jobs', text: 'Jobs' }),
     h('span', { 'aria-hidden': 'true', text: ' / ' }),
-    h('span', { text: shortId(id) }),
+    h('span', { text: shortId(ref) }),
   );
   const body = h('div', { class: 'job' }, h('p', { class: 'muted', role: 'status', text: 'Loading…' }));
   root.append(crumbs, h('div', { class: 'page-head' }, h('h1', {}, title, ' ', jobBadge)), body);
@@ -41,6 +84,7 @@ export function mountJob(root, { id }, ctx) {
   let channel = null;
   let ui = null;
   let lastAnnounced = '';
+  const logs = { query: '', timestamps: false };
 
   // ---- data --------------------------------------------------------------------------------
 
@@ -49,6 +93,7 @@ export function mountJob(root, { id }, ctx) {
       get(`/api/jobs/${encodeURIComponent(id)}`)
         .then(({ job: fresh }) => {
           if (destroyed) return;
+          id = fresh.id;
           if (!ui) build(fresh);
           applyRest(fresh);
           if (!channel) startLive();
@@ -60,7 +105,12 @@ export function mountJob(root, { id }, ctx) {
               h('p', {
                 class: 'error-text',
                 role: 'alert',
-                text: error.status === 404 ? `No job ${id} is visible to this token.` : `Could not load the job: ${error.message}`,
+                text:
+                  error.status === 404
+                    ? `No job ${ref} is visible to this token.`
+                    : error.status === 409
+                      ? `${error.message}`
+                      : `Could not load the job: ${error.message}`,
               }),
             );
           } else flash(`Could not refresh: ${error.message}`, 'error');
@@ -105,7 +155,7 @@ export function mountJob(root, { id }, ctx) {
     for (const rest of fresh.steps ?? []) {
       let model = steps.get(rest.id);
       if (!model) {
-        model = { data: rest, output: '', source: 'rest', liveAttempt: null, final: false, overdue: null, ui: null };
+        model = { data: rest, output: '', chunks: [], source: 'rest', liveAttempt: null, final: false, overdue: null, ui: null };
         steps.set(rest.id, model);
       }
       model.data = { ...model.data, ...rest };
@@ -153,6 +203,7 @@ export function mountJob(root, { id }, ctx) {
           model.overdue = null;
           model.final = false;
           model.liveAttempt = s.attempt;
+          model.chunks = [];
           setOutput(model, '', 'live');
         } else if (ENDED_STEP.includes(event.state)) {
           s.date_finished = event.at;
@@ -171,6 +222,8 @@ export function mountJob(root, { id }, ctx) {
         refetchSoon();
       } else if (event.type === 'output') {
         const chunk = typeof event.data?.chunk === 'string' ? event.data.chunk : '';
+        // Every chunk of this attempt, replayed or live, with its time: the per-line timestamps.
+        if (chunk) model.chunks.push({ at: event.at, text: chunk });
         // Output from REST already holds what the replay would repeat: only live chunks follow it.
         if (chunk && !model.final && (model.source === 'live' || caughtUp)) appendOutput(model, chunk);
       } else if (event.type === 'overdue') {
@@ -190,8 +243,11 @@ export function mountJob(root, { id }, ctx) {
   }
 
   function setProgress(p, atServerMs) {
-    progress = { done_steps: p.done_steps, total_steps: p.total_steps, eta_s: Number(p.eta_s) || 0, atServerMs };
+    progress = { ...p, eta_s: Number(p.eta_s) || 0, atServerMs };
   }
+
+  /** Steps by outcome, as the server counted them (`progress.counts`, in the job and every event). */
+  const counts = () => progress?.counts ?? { done: 0, failed: 0, ignored: 0, skipped: 0, cancelled: 0 };
 
   // ---- output ------------------------------------------------------------------------------
 
@@ -202,10 +258,28 @@ export function mountJob(root, { id }, ctx) {
     model.output = value;
     if (model.ui) {
       const follow = atBottom(model.ui.pre);
-      model.ui.pre.textContent = value;
+      renderOutput(model);
       if (follow) model.ui.pre.scrollTop = model.ui.pre.scrollHeight;
       updateOutputBox(model);
     }
+  }
+
+  /** The log as shown: `::output` lines apart, filtered by the search, with times when asked. */
+  function renderOutput(model) {
+    const pre = model.ui.pre;
+    const query = logs.query.toLowerCase();
+    let lines;
+    if (logs.timestamps && model.chunks.length) {
+      lines = [];
+      for (const chunk of model.chunks) {
+        const stamp = new Date(chunk.at).toLocaleTimeString();
+        for (const line of chunk.text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1)) lines.push(`[${stamp}] ${line}`);
+      }
+    } else lines = model.output.split('\n');
+    lines = lines.filter((line) => !OUTPUT_LINE.test(line.replace(/^\[[^\]]*\] /, '')));
+    if (query) lines = lines.filter((line) => line.toLowerCase().includes(query));
+    model.matches = query ? lines.length : null;
+    pre.textContent = query ? lines.join('\n') + (lines.length ? '\n' : '') : lines.join('\n');
   }
 
   function appendOutput(model, chunk) {
@@ -213,10 +287,10 @@ export function mountJob(root, { id }, ctx) {
     if (!model.ui) return;
     const pre = model.ui.pre;
     const follow = atBottom(pre);
-    if (model.output.length > MAX_OUTPUT * 1.2) {
-      model.output = `… (earlier output not shown)\n${model.output.slice(-MAX_OUTPUT)}`;
-      pre.textContent = model.output;
-    } else pre.append(document.createTextNode(chunk));
+    if (model.output.length > MAX_OUTPUT * 1.2) model.output = `… (earlier output not shown)\n${model.output.slice(-MAX_OUTPUT)}`;
+    // The plain case appends; outputs, a search or timestamps redraw the whole log.
+    if (model.output.length > MAX_OUTPUT || chunk.includes('::output') || logs.query || logs.timestamps) renderOutput(model);
+    else pre.append(document.createTextNode(chunk));
     if (follow) pre.scrollTop = pre.scrollHeight;
     updateOutputBox(model);
   }
@@ -227,8 +301,40 @@ export function mountJob(root, { id }, ctx) {
     const { outputBox, outputSummary } = model.ui;
     const has = model.output.length > 0;
     outputBox.hidden = !has && model.data.state !== 'running';
-    const lines = has ? model.output.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1).length : 0;
-    setText(outputSummary, has ? `Output (${lines} line${lines === 1 ? '' : 's'})` : 'Output (nothing yet)');
+    const lines = has ? withoutOutputLines(model.output).split('\n').filter((l, i, all) => l !== '' || i < all.length - 1).length : 0;
+    const found = model.matches !== null && model.matches !== undefined ? ` · ${model.matches} matching` : '';
+    setText(outputSummary, has ? `Output (${lines} line${lines === 1 ? '' : 's'}${found})` : 'Output (nothing yet)');
+    if (logs.query && model.matches) outputBox.open = true;
+    // Outputs the step set (`::output key=value`, or a handler's result), and the jobs it triggered.
+    const outputs = model.data.outputs && typeof model.data.outputs === 'object' ? Object.entries(model.data.outputs) : [];
+    const shown = outputs.filter(([k]) => k !== 'instructions');
+    const key = JSON.stringify(shown);
+    if (model.ui.outputsKey !== key) {
+      model.ui.outputsKey = key;
+      model.ui.outputs.replaceChildren(
+        ...shown.map(([k, v]) => {
+          const text = typeof v === 'string' ? v : JSON.stringify(v);
+          const jobId = k === 'job_id' && typeof v === 'string' ? v : null;
+          return h(
+            'div',
+            {},
+            h('dt', { text: k }),
+            h('dd', {}, jobId ? h('a', { href: `#/jobs/${encodeURIComponent(jobId)}`, text: `job ${shortId(jobId)}` }) : h('code', { text })),
+          );
+        }),
+      );
+      model.ui.outputs.hidden = shown.length === 0;
+    }
+    // A trigger step says which job it made: a link, from the first line of its output.
+    const triggered = model.data.kind === 'trigger' ? /triggered job ([0-9a-f-]{36})/.exec(model.output)?.[1] : null;
+    if (triggered !== (model.ui.triggered ?? null)) {
+      model.ui.triggered = triggered;
+      model.ui.triggerLink.replaceChildren(
+        ...(triggered ? ['Triggered ', h('a', { href: `#/jobs/${encodeURIComponent(triggered)}`, text: `job ${shortId(triggered)}` })] : []),
+      );
+      model.ui.triggerLink.hidden = !triggered;
+    }
+    model.ui.download.hidden = !has;
     // Open the output of the step that runs or failed, unless the user closed it.
     if (!model.ui.userToggled && (model.data.state === 'running' || model.data.state === 'error' || model.data.state === 'retrying')) {
       if (!outputBox.open) {
@@ -254,7 +360,30 @@ export function mountJob(root, { id }, ctx) {
     const message = h('p', { class: 'action-message', role: 'status', hidden: true });
     const cancel = h('button', { type: 'button', class: 'button-danger', text: 'Cancel job', onclick: onCancel });
     const resume = h('button', { type: 'button', text: 'Resume job', onclick: onResume });
-    const controls = h('div', { class: 'controls', role: 'group', 'aria-label': 'Job actions' }, cancel, resume);
+    const rerun = h('a', { class: 'button button-secondary', text: 'Re-run…', hidden: true });
+    const controls = h('div', { class: 'controls', role: 'group', 'aria-label': 'Job actions' }, cancel, resume, rerun);
+    const basis = h('p', { class: 'eta-basis muted' });
+    const jump = h('button', { type: 'button', class: 'button-small button-secondary', text: 'Jump to running step', hidden: true, onclick: jumpToRunning });
+    const search = h('input', { id: 'log-search', type: 'search', placeholder: 'Search all output', autocomplete: 'off' });
+    const stamps = h('input', { id: 'log-times', type: 'checkbox' });
+    search.addEventListener('input', () => {
+      logs.query = search.value;
+      for (const model of steps.values()) if (model.ui) (renderOutput(model), updateOutputBox(model));
+    });
+    stamps.addEventListener('change', () => {
+      logs.timestamps = stamps.checked;
+      for (const model of steps.values()) if (model.ui) renderOutput(model);
+    });
+    const toolbar = h(
+      'div',
+      { class: 'log-tools', role: 'search', 'aria-label': 'Output' },
+      h('div', { class: 'field field-inline' }, h('label', { for: 'log-search', text: 'Search output' }), search),
+      h('div', { class: 'field field-check' }, stamps, h('label', { for: 'log-times', text: 'Times per line' })),
+      jump,
+    );
+    const related = h('ul', { class: 'related-jobs' });
+    const activity = h('ol', { class: 'activity' });
+    const gantt = h('div', { class: 'gantt', role: 'img' });
     const readOnly = h('p', { class: 'muted', text: 'This token is read only: cancel and resume need the operator role.' });
     const facts = h('dl', { class: 'facts facts-grid' });
     const error = h('p', { class: 'job-error error-text', hidden: true });
@@ -265,6 +394,7 @@ export function mountJob(root, { id }, ctx) {
       h('div', { class: 'progress-head' }, h('h2', { id: 'job-progress-label', text: 'Progress' }), eta),
       bar,
       progressText,
+      basis,
       announcer,
       error,
       session.canOperate ? controls : readOnly,
@@ -280,13 +410,29 @@ export function mountJob(root, { id }, ctx) {
           { class: 'card job-facts', 'aria-labelledby': 'job-facts-title' },
           h('h2', { id: 'job-facts-title', text: 'Details' }),
           facts,
+          h('h3', { class: 'related-title', text: 'Related jobs' }),
+          related,
         ),
-        h('section', { class: 'steps-section', 'aria-labelledby': 'steps-title' }, h('h2', { id: 'steps-title', text: 'Steps' }), list),
+        h(
+          'section',
+          { class: 'card job-timeline', 'aria-labelledby': 'job-timeline-title' },
+          h('h2', { id: 'job-timeline-title', text: 'Timeline' }),
+          gantt,
+          h('h3', { text: 'Activity' }),
+          activity,
+        ),
+        h(
+          'section',
+          { class: 'steps-section', 'aria-labelledby': 'steps-title' },
+          h('h2', { id: 'steps-title', text: 'Steps' }),
+          toolbar,
+          list,
+        ),
       ),
     );
-    ui = { bar, progressText, eta, announcer, message, cancel, resume, facts, error, list };
-    title.textContent = `${fresh.action} · ${fresh.deployment ?? fresh.scope}`;
-    document.title = `${fresh.action} ${fresh.deployment ?? ''} · Quire`;
+    ui = { bar, progressText, eta, basis, announcer, message, cancel, resume, rerun, jump, facts, error, list, related, activity, gantt };
+    title.textContent = `${fresh.action} · ${targetText(fresh)}`;
+    document.title = `${fresh.action} ${targetText(fresh)} · Quire`;
     ticker = setInterval(tick, 1000);
   }
 
@@ -304,10 +450,16 @@ export function mountJob(root, { id }, ctx) {
 
   function renderJob() {
     setBadge(jobBadge, job.state);
-    const target = job.deployment ?? (job.scope === 'deployment' ? '' : job.scope);
-    setText(title, `${job.action} · ${target}`);
+    setText(title, `${job.action} · ${targetText(job)}`);
     ui.cancel.hidden = FINAL_JOB.includes(job.state);
     ui.resume.hidden = !(job.state === 'error' || job.state === 'cancel');
+    // Re-run: the trigger form of this action on this target, with this job's params filled in.
+    const t = job.target;
+    ui.rerun.hidden = !FINAL_JOB.includes(job.state) || !t?.name;
+    if (t?.name) ui.rerun.href = `#/run/${t.scope}/${encodeURIComponent(t.name)}/${encodeURIComponent(job.action)}?from=${encodeURIComponent(job.id)}`;
+    renderRelated();
+    renderActivity();
+    renderGantt();
     ui.error.hidden = !job.error;
     ui.error.className = `job-error job-error-${job.state}`;
     setText(ui.error, job.error ?? '');
@@ -318,9 +470,9 @@ export function mountJob(root, { id }, ctx) {
     }
     const rows = [
       ['Book', job.book],
-      ['Target', job.deployment ? `${job.deployment} (deployment)` : job.scope],
+      ['Target', job.target?.name ? `${job.target.name} (${job.target.scope})` : job.scope],
       ['Job id', job.id],
-      ['Triggered by', job.triggered_by],
+      ['Triggered by', triggeredBy(job.triggered_by)],
       ['Created', formatDate(job.date_created)],
       ['Started', formatDate(job.date_running)],
       ['Finished', formatDate(job.date_done)],
@@ -339,17 +491,145 @@ export function mountJob(root, { id }, ctx) {
           : '–',
       ],
     ];
-    if (job.parent_job_id) rows.push(['Parent job', job.parent_job_id]);
     if (job.skip_reason) rows.push(['Skipped', job.skip_reason]);
     const facts = ui.facts;
-    if (facts.children.length !== rows.length) {
+    // Rebuilt only when the rows' shape changes (a link appears); otherwise texts are updated.
+    const shape = rows.map(([k, v]) => `${k}:${v && typeof v === 'object' ? 'link' : 'text'}`).join('|');
+    if (facts.dataset.shape !== shape) {
+      facts.dataset.shape = shape;
       facts.replaceChildren(
-        ...rows.map(([k]) =>
-          h('div', {}, h('dt', { text: k }), h('dd', {}, k === 'Params' || k === 'Job id' ? h('code', { class: 'pre-line' }) : h('span'))),
+        ...rows.map(([k, v]) =>
+          h(
+            'div',
+            {},
+            h('dt', { text: k }),
+            h('dd', {}, v && typeof v === 'object' ? h('a') : k === 'Params' || k === 'Job id' ? h('code', { class: 'pre-line' }) : h('span')),
+          ),
         ),
       );
     }
-    rows.forEach(([, value], i) => setText(facts.children[i].querySelector('dd > *'), value ?? '–'));
+    rows.forEach(([, value], i) => {
+      const el = facts.children[i].querySelector('dd > *');
+      if (value && typeof value === 'object') {
+        el.href = value.href;
+        setText(el, value.text);
+      } else setText(el, value ?? '–');
+    });
+  }
+
+  /** `job:<id>` links to that job; `schedule:<id>` to the schedules; a token's name as it is. */
+  function triggeredBy(by) {
+    const jobId = /^job:([0-9a-f-]{36})$/.exec(by ?? '')?.[1];
+    if (jobId) {
+      const parent = job.parent?.id === jobId ? job.parent : null;
+      return { href: `#/jobs/${encodeURIComponent(jobId)}`, text: parent ? `${parent.action} job ${shortId(jobId)} on ${targetText(parent)}` : `job ${shortId(jobId)}` };
+    }
+    if (/^schedule:/.test(by ?? '')) return { href: '#/schedules', text: by };
+    return by;
+  }
+
+  function renderRelated() {
+    const items = [
+      ...(job.parent ? [['parent', job.parent]] : []),
+      ...(Array.isArray(job.children) ? job.children.map((c) => ['child', c]) : []),
+    ];
+    const key = JSON.stringify(items.map(([k, j]) => [k, j.id, j.state]));
+    if (ui.related.dataset.key === key) return;
+    ui.related.dataset.key = key;
+    ui.related.replaceChildren(
+      ...(items.length
+        ? items.map(([kind, j]) =>
+            h(
+              'li',
+              {},
+              h('span', { class: 'muted', text: kind === 'parent' ? 'Triggered by ' : 'Triggered ' }),
+              h('a', { href: `#/jobs/${encodeURIComponent(j.id)}`, text: `${j.action} · ${targetText(j)}` }),
+              ' ',
+              h('code', { class: 'muted', text: shortId(j.id) }),
+              ' ',
+              badge(j.state),
+            ),
+          )
+        : [h('li', { class: 'muted', text: 'None: no job triggered this one, and it triggered none.' })]),
+    );
+  }
+
+  const ACTIVITY_WORDS = { triggered: 'triggered the job', cancelled: 'cancelled it', resumed: 'resumed it', acknowledged: 'acknowledged', rejected: 'rejected' };
+
+  function renderActivity() {
+    const entries = Array.isArray(job.activity) ? job.activity : [];
+    const key = JSON.stringify(entries);
+    if (ui.activity.dataset.key === key) return;
+    ui.activity.dataset.key = key;
+    ui.activity.replaceChildren(
+      ...(entries.length
+        ? entries.map((a) =>
+            h(
+              'li',
+              { class: `activity-${a.what}` },
+              time(a.at),
+              ' ',
+              h('strong', { text: a.by }),
+              ` ${ACTIVITY_WORDS[a.what] ?? a.what}`,
+              a.step ? [' step ', h('code', { text: a.step })] : null,
+              a.note ? h('q', { class: 'activity-note', text: a.note }) : null,
+            ),
+          )
+        : [h('li', { class: 'muted', text: 'Nothing recorded yet.' })]),
+    );
+  }
+
+  /** Each step's run against its estimate, on one time axis from the job's start. */
+  function renderGantt() {
+    const all = [...steps.values()].map((m) => m.data).sort((a, b) => a.position - b.position);
+    const start = Date.parse(job.date_running ?? '') || null;
+    const now = job.date_done ? Date.parse(job.date_done) : serverNow();
+    let planned = 0;
+    const rows = all.map((s) => {
+      const from = s.date_started && start ? (Date.parse(s.date_started) - start) / 1000 : null;
+      const took = s.duration ?? (s.state === 'running' || s.state === 'waiting' ? elapsedOf(s) : null);
+      const row = { s, from: from ?? planned, took, est: Number(s.estimated_duration) || 0, ran: from !== null };
+      planned = Math.max(planned, row.from + (took ?? (s.state === 'skipped' ? 0 : row.est)));
+      return row;
+    });
+    const span = Math.max(1, planned, start ? (now - start) / 1000 : 0, ...rows.map((r) => r.from + r.est));
+    const pct = (v) => `${Math.max(0, Math.min(100, (v / span) * 100)).toFixed(2)}%`;
+    ui.gantt.setAttribute('aria-label', `Steps against their estimates over ${formatSeconds(span)}`);
+    ui.gantt.replaceChildren(
+      ...rows.map((r) =>
+        h(
+          'div',
+          { class: `gantt-row gantt-${r.s.state}` },
+          h('span', { class: 'gantt-name', text: r.s.name }),
+          h(
+            'span',
+            { class: 'gantt-track' },
+            r.s.state === 'skipped' ? null : placed('gantt-estimate', pct(r.from), pct(r.est)),
+            r.took !== null && r.ran ? placed('gantt-bar', pct(r.from), pct(r.took)) : null,
+          ),
+          h('span', {
+            class: 'gantt-figure muted',
+            text: r.s.state === 'skipped' ? 'skipped' : `${r.took !== null ? formatSeconds(r.took) : '–'} / est. ${formatSeconds(r.est)}`,
+          }),
+        ),
+      ),
+    );
+  }
+
+  /** A bar placed through the CSSOM: the CSP (style-src 'self') refuses style attributes. */
+  function placed(cls, left, width) {
+    const el = h('span', { class: cls });
+    el.style.left = left;
+    el.style.width = width;
+    return el;
+  }
+
+  function jumpToRunning() {
+    const current = ui.list.querySelector('li[aria-current="step"]');
+    if (!current) return;
+    current.scrollIntoView({ block: 'start' });
+    current.querySelector('h3')?.setAttribute('tabindex', '-1');
+    current.querySelector('h3')?.focus({ preventScroll: true });
   }
 
   function buildStep(model) {
@@ -359,13 +639,17 @@ export function mountJob(root, { id }, ctx) {
     const attempt = h('span', { class: 'attempt' });
     const timing = h('span', { class: 'timing' });
     const overdue = h('span', { class: 'overdue-tag', hidden: true, text: 'over its estimate' });
+    const ignoredTag = h('span', { class: 'ignored-tag', hidden: true, text: 'ignored' });
     const errorText = h('p', { class: 'step-error-message error-text', hidden: true });
     const errorsList = h('ol', { class: 'errors' });
     const errorsSummary = h('summary');
     const errorsBox = h('details', { class: 'step-errors', hidden: true }, errorsSummary, errorsList);
     const pre = h('pre', { class: 'output', tabindex: '0', 'aria-label': `Output of ${s.name}` });
     const outputSummary = h('summary', { text: 'Output' });
-    const outputBox = h('details', { class: 'step-output', hidden: true }, outputSummary, pre);
+    const download = h('button', { type: 'button', class: 'button-small button-secondary', text: 'Download output', onclick: () => downloadOutput(model) });
+    const outputBox = h('details', { class: 'step-output', hidden: true }, outputSummary, h('div', { class: 'output-tools' }, download), pre);
+    const outputs = h('dl', { class: 'facts step-outputs', hidden: true, 'aria-label': `Outputs of ${s.name}` });
+    const triggerLink = h('p', { class: 'step-trigger-link', hidden: true });
     const manual = h('div', { class: 'manual', hidden: true });
     const li = h(
       'li',
@@ -375,11 +659,14 @@ export function mountJob(root, { id }, ctx) {
         { class: 'step-head' },
         h('h3', { id: titleId, class: 'step-name' }, h('span', { text: s.name }), h('span', { class: 'step-kind', text: s.kind })),
         stateBadge,
+        ignoredTag,
         attempt,
       ),
       s.description ? h('p', { class: 'step-description muted', text: s.description }) : null,
       h('p', { class: 'step-meta' }, timing, ' ', overdue),
       errorText,
+      triggerLink,
+      outputs,
       errorsBox,
       manual,
       outputBox,
@@ -387,6 +674,7 @@ export function mountJob(root, { id }, ctx) {
     model.ui = {
       li,
       stateBadge,
+      ignoredTag,
       attempt,
       timing,
       overdue,
@@ -397,12 +685,26 @@ export function mountJob(root, { id }, ctx) {
       pre,
       outputSummary,
       outputBox,
+      outputs,
+      triggerLink,
+      download,
       manual,
       userToggled: false,
       manualFor: null,
     };
     outputSummary.addEventListener('click', () => (model.ui.userToggled = true));
-    pre.textContent = model.output;
+    renderOutput(model);
+  }
+
+  /** The step's stored output as a file (the whole stored tail, not what the page trimmed). */
+  function downloadOutput(model) {
+    const text = model.final && typeof model.data.output === 'string' ? model.data.output : model.output;
+    const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
+    const a = h('a', { href: url, download: `job-${shortId(id)}-${model.data.name}.log` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
   }
 
   function updateStep(model) {
@@ -420,9 +722,14 @@ export function mountJob(root, { id }, ctx) {
     setText(u.timing, timingText(s));
     u.overdue.hidden = !(model.overdue || isOverdue(s));
     setText(u.overdue, model.overdue?.threshold === 'p90' ? 'slower than usual' : 'over its estimate');
+    // A skip is a reason, not an error; a failure the book ignores is said to be ignored.
     const showError = s.error && s.state !== 'done';
+    const ignored = s.state === 'error' && s.on_failure === 'ignore';
     u.errorText.hidden = !showError;
-    setText(u.errorText, showError ? s.error : '');
+    u.errorText.className =
+      s.state === 'skipped' ? 'step-skip-reason muted' : `step-error-message error-text${ignored ? ' step-error-ignored' : ''}`;
+    setText(u.errorText, showError ? (ignored ? `Failed, ignored (on_failure: ignore): ${s.error}` : s.error) : '');
+    u.ignoredTag.hidden = !ignored;
     const errors = Array.isArray(s.errors) ? s.errors : [];
     u.errorsBox.hidden = errors.length === 0;
     setText(u.errorsSummary, `Attempts and errors (${errors.length})`);
@@ -495,20 +802,38 @@ export function mountJob(root, { id }, ctx) {
 
   // ---- progress ----------------------------------------------------------------------------
 
+  /**
+   * Seconds left: the server's figure counted down since it was sent, but never below what is
+   * honestly left: the pending steps' estimates plus the running step's remainder, which grows
+   * while it overruns (stepRemaining). So the ETA never reaches a value known to be false.
+   */
   function etaNow() {
     if (!progress) return null;
-    const running = [...steps.values()].some((m) => m.data.state === 'running');
+    const all = [...steps.values()].map((m) => m.data);
+    const running = all.find((s) => s.state === 'running');
     const passed = job.state === 'running' && running ? (serverNow() - progress.atServerMs) / 1000 : 0;
-    return Math.max(0, progress.eta_s - Math.max(0, passed));
+    const countdown = progress.eta_s - Math.max(0, passed);
+    const pending = all.filter((s) => s.state === 'pending' || s.state === 'retrying').reduce((n, s) => n + (Number(s.estimated_duration) || 0), 0);
+    const floor = running ? pending + stepRemaining(running, elapsedOf(running)) : 0;
+    return Math.max(0, countdown, floor);
   }
 
   function fraction() {
     const all = [...steps.values()].map((m) => m.data);
     if (job.state === 'done') return 1;
     if (all.length === 0) return 0;
+    // An ended job that did not finish shows how much of it ran, never a full bar.
+    if (job.state === 'error' || job.state === 'cancel') {
+      const c = counts();
+      return (c.done + c.failed + c.ignored) / all.length;
+    }
     let done = all.filter((s) => FINISHED_STEP.includes(s.state)).length;
+    // The running step's share keeps moving past its estimate: elapsed against elapsed + what is left.
     const running = all.find((s) => s.state === 'running');
-    if (running && running.estimated_duration > 0) done += Math.min(0.95, elapsedOf(running) / running.estimated_duration);
+    if (running) {
+      const elapsed = elapsedOf(running);
+      done += Math.min(0.99, elapsed / Math.max(0.001, elapsed + stepRemaining(running, elapsed)));
+    }
     return Math.min(1, done / all.length);
   }
 
@@ -527,15 +852,22 @@ export function mountJob(root, { id }, ctx) {
     const value = Math.round(fraction() * 1000);
     if (Number(ui.bar.value) !== value) ui.bar.value = value;
     ui.bar.className = `progress progress-${job.state}`;
-    ui.bar.setAttribute('aria-valuetext', `${Math.round(value / 10)}%, ${done} of ${all.length} steps`);
+    ui.bar.setAttribute(
+      'aria-valuetext',
+      `${Math.round(value / 10)}%, ${FINAL_JOB.includes(job.state) ? outcomeText(counts()) : `${done} of ${all.length} steps`}`,
+    );
     const running = all.find((s) => s.state === 'running' || s.state === 'waiting');
     let text;
     let eta = '';
+    const tally = counts();
+    const took =
+      job.date_running && job.date_done ? ` in ${formatSeconds((Date.parse(job.date_done) - Date.parse(job.date_running)) / 1000)}` : '';
     if (job.state === 'done')
-      text = `Done: ${all.length} of ${all.length} steps${job.date_running && job.date_done ? ` in ${formatSeconds((Date.parse(job.date_done) - Date.parse(job.date_running)) / 1000)}` : ''}.`;
-    else if (job.state === 'error')
-      text = `Failed${failedStep(all) ? ` at step ${failedStep(all).name}` : ''}: ${done} of ${all.length} steps finished.`;
-    else if (job.state === 'cancel') text = `Cancelled: ${all.filter((s) => s.state === 'done').length} of ${all.length} steps had run.`;
+      text = job.skip_reason
+        ? `Done without running: ${job.skip_reason.replace(/^skipped: /, '')}.`
+        : `Done: ${outcomeText(tally)}${took}.`;
+    else if (job.state === 'error') text = `Failed${failedStep(all) ? ` at step ${failedStep(all).name}` : ''}: ${outcomeText(tally)}.`;
+    else if (job.state === 'cancel') text = `Cancelled: ${outcomeText(tally)}.`;
     else {
       const left = etaNow();
       const where = running
@@ -544,14 +876,25 @@ export function mountJob(root, { id }, ctx) {
           ? ' · waiting for a worker'
           : '';
       text = `${done} of ${all.length} steps done${where}`;
-      if (left !== null)
-        eta = left > 0 ? `ETA ${formatSeconds(left)}` : running?.state === 'running' ? 'ETA: any moment (over the estimate)' : 'ETA –';
+      if (left !== null) eta = left > 0 ? `ETA ${formatSeconds(left)}` : 'ETA –';
     }
     setText(ui.progressText, text);
     setText(ui.eta, eta);
+    // Where the estimate comes from, when the server says (the eta helper's `eta_basis`).
+    const basis = progress?.eta_basis;
+    const runs = Number(progress?.eta_runs);
+    setText(
+      ui.basis,
+      FINAL_JOB.includes(job.state) || !basis
+        ? ''
+        : basis === 'book'
+          ? 'ETA from the book estimate'
+          : `ETA learned from ${Number.isFinite(runs) ? runs : 'earlier'} run${runs === 1 ? '' : 's'}`,
+    );
+    ui.jump.hidden = !running;
   }
 
-  const failedStep = (all) => all.find((s) => s.state === 'error');
+  const failedStep = (all) => all.find((s) => s.state === 'error' && s.on_failure !== 'ignore') ?? all.find((s) => s.state === 'error');
 
   function tick() {
     if (!job || destroyed) return;

@@ -8,7 +8,15 @@ import { toast } from './toasts.js';
 
 const PLURAL = { deployment: 'deployments', group: 'groups', cluster: 'clusters' };
 
-export function mountRun(root, { scope, target, action }, ctx) {
+/** The book's schema with the given values as its defaults: a re-run starts from the old job's params. */
+function prefilled(schema, values) {
+  if (!schema || typeof schema !== 'object' || !values || typeof schema.properties !== 'object') return schema;
+  const properties = { ...schema.properties };
+  for (const [name, value] of Object.entries(values)) if (properties[name]) properties[name] = { ...properties[name], default: value };
+  return { ...schema, properties };
+}
+
+export function mountRun(root, { scope, target, action, query = {} }, ctx) {
   const heading = h('h1', {}, h('span', { text: action }), h('span', { class: 'muted', text: ` · ${target}` }));
   const body = h('div', { class: 'run' }, h('p', { class: 'muted', role: 'status', text: 'Loading…' }));
   root.append(
@@ -36,8 +44,10 @@ export function mountRun(root, { scope, target, action }, ctx) {
       const source = await get(`/api/books/${encodeURIComponent(book.name)}`)
         .then((b) => b.book?.source)
         .catch(() => undefined);
+      // ?from=<job>: a re-run, its params prefilled.
+      const from = query.from ? await get(`/api/jobs/${encodeURIComponent(query.from)}`).then((b) => b.job).catch(() => null) : null;
       if (destroyed) return;
-      show(...form(record, book, source));
+      show(...form(record, book, source, from));
     })
     .catch((error) => !destroyed && show(h('p', { class: 'error-text', text: `Could not load: ${error.message}` })));
 
@@ -45,24 +55,44 @@ export function mountRun(root, { scope, target, action }, ctx) {
     clear(body).append(...nodes);
   }
 
-  function form(record, book, source) {
-    const fields = schemaForm(book.params, { source });
+  function form(record, book, source, from) {
+    const fields = schemaForm(prefilled(book.params, from?.params), { source });
+    // A destructive book (`confirm: true`) runs only once the person typed the target's name.
+    const confirmId = 'run-confirm';
+    const confirmInput = book.confirm ? h('input', { id: confirmId, type: 'text', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'run-confirm-hint' }) : null;
+    const confirmBox = book.confirm
+      ? h(
+          'div',
+          { class: 'field confirm-field' },
+          h('label', { for: confirmId, text: `Type ${record.name} to confirm` }),
+          h('p', { id: 'run-confirm-hint', class: 'hint warning', text: `${action} is destructive: it cannot be undone from here.` }),
+          confirmInput,
+        )
+      : null;
     const summary = h('div', { class: 'form-errors', role: 'alert', tabindex: '-1', hidden: true });
-    const submit = h('button', { type: 'submit', text: `Run ${action}` });
+    const submit = h('button', { type: 'submit', class: book.confirm ? 'button-danger' : undefined, text: `Run ${action}` });
+    const confirmed = () => !book.confirm || confirmInput.value.trim() === record.name;
+    if (confirmInput) {
+      submit.disabled = true;
+      confirmInput.addEventListener('input', () => (submit.disabled = !confirmed()));
+    }
     const allowed = Array.isArray(book.allowed_from) ? book.allowed_from : null;
     const refused = scope === 'deployment' && allowed && !allowed.includes(record.state);
     const formEl = h(
       'form',
       { class: 'card run-form', novalidate: true, 'aria-labelledby': 'run-params' },
       h('h2', { id: 'run-params', text: 'Parameters' }),
+      from ? h('p', { class: 'muted', text: `Re-run of job ${from.id.slice(0, 8)}: its params are filled in.` }) : null,
       summary,
       fields.element,
+      confirmBox,
       h('div', { class: 'form-actions' }, submit, h('a', { href: '#/deployments', class: 'button button-secondary', text: 'Back' })),
     );
     formEl.addEventListener('submit', async (event) => {
       event.preventDefault();
       summary.hidden = true;
       clear(summary);
+      if (!confirmed()) return report(`Type ${record.name} to confirm.`, [], 0);
       const { params, problems } = fields.read();
       if (problems.length) return report('Some values cannot be sent:', fields.showErrors(problems), problems.length);
       fields.clearErrors();
@@ -76,12 +106,28 @@ export function mountRun(root, { scope, target, action }, ctx) {
         if (destroyed) return;
         const job = answer.job;
         if (status === 200 || answer.created === false)
-          toast({ title: 'Already running', message: `An equal ${action} job exists; showing it.`, kind: 'info' });
+          toast({ title: 'Already running', message: `A ${action} job with the same params is live; showing it.`, kind: 'info' });
         else toast({ title: `${action} started`, message: `${book.name} on ${record.name}`, kind: 'success' });
         ctx.navigate(`#/jobs/${encodeURIComponent(job.id)}`);
       } catch (error) {
         if (destroyed) return;
         const rest = error.status === 400 ? fields.showErrors(error.details) : error.details;
+        // `unique`: a live job of this book with other params; say so and link to it.
+        const live = error.status === 409 ? error.details.find((d) => d.job_id && d.field === 'params') : null;
+        if (live) {
+          summary.append(
+            h(
+              'p',
+              {},
+              `A ${action} job is already live on ${record.name} with other params (${JSON.stringify(live.params)}): `,
+              h('a', { href: `#/jobs/${encodeURIComponent(live.job_id)}`, text: `job ${live.job_id.slice(0, 8)}` }),
+              '. Wait for it to end or cancel it, then run again.',
+            ),
+          );
+          summary.hidden = false;
+          summary.focus();
+          return;
+        }
         const title =
           error.status === 400
             ? 'The API did not accept these parameters.'
@@ -92,7 +138,7 @@ export function mountRun(root, { scope, target, action }, ctx) {
                 : error.message;
         report(title, error.status === 400 ? rest : [], error.status === 400 ? error.details.length - rest.length : 0);
       } finally {
-        submit.disabled = false;
+        submit.disabled = !confirmed();
         setText(submit, `Run ${action}`);
       }
     });

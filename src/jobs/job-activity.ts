@@ -1,0 +1,48 @@
+// The activity record of a job (issue 10): who triggered, cancelled, resumed, acknowledged or
+// rejected it, with their note. Written inside the transaction of the change it records.
+import type { DataSource, EntityManager } from 'typeorm';
+import type { ActivityKind } from './job-activity.entity.js';
+
+export interface ActivityView {
+  at: string;
+  by: string;
+  what: ActivityKind;
+  step?: string;
+  note?: string;
+}
+
+/** `token:ada` -> `ada`: the token's name; the engine's own actors (`schedule:…`, `job:…`) as they are. */
+export const actorOf = (by: string): string => (by.startsWith('token:') ? by.slice('token:'.length) : by);
+
+export async function recordActivity(
+  manager: EntityManager,
+  jobId: string,
+  by: string,
+  what: ActivityKind,
+  extra: { step?: string; note?: string } = {},
+): Promise<void> {
+  await manager.query(`INSERT INTO job_activity (job_id, by, what, step, note) VALUES ($1, $2, $3, $4, $5)`, [
+    jobId,
+    actorOf(by),
+    what,
+    extra.step ?? null,
+    extra.note ?? null,
+  ]);
+}
+
+export async function activityOf(db: DataSource | EntityManager, jobId: string): Promise<ActivityView[]> {
+  const rows = (await db.query(`SELECT at, by, what, step, note FROM job_activity WHERE job_id = $1 ORDER BY at, id`, [jobId])) as {
+    at: Date;
+    by: string;
+    what: ActivityKind;
+    step: string | null;
+    note: string | null;
+  }[];
+  return rows.map((r) => ({
+    at: new Date(r.at).toISOString(),
+    by: r.by,
+    what: r.what,
+    ...(r.step ? { step: r.step } : {}),
+    ...(r.note ? { note: r.note } : {}),
+  }));
+}
