@@ -2,12 +2,13 @@
 // authorisation, and no second process opening the embedded database.
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fetchRetryingWhenSafe } from './http-retry.js';
 
 /** No server answered at the URL (as opposed to one that answered with an error). */
 export class ApiUnreachable extends Error {}
 
 /** Where the CLI looks for a server: QUIRE_URL, or this machine's PORT. */
-export function apiUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+export function apiUrlFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): string {
   return (env.QUIRE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/$/, '');
 }
 
@@ -17,7 +18,7 @@ export class ApiClient {
     readonly token: string,
   ) {}
 
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): ApiClient {
+  static fromEnv(env: Readonly<Record<string, string | undefined>> = process.env): ApiClient {
     const baseUrl = apiUrlFromEnv(env);
     let token = env.QUIRE_TOKEN;
     const file = join(resolve(env.QUIRE_DATA_DIR ?? '.quire'), 'admin-token');
@@ -29,7 +30,7 @@ export class ApiClient {
   async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     let response: Response;
     try {
-      response = await fetch(this.baseUrl + path, {
+      response = await fetchRetryingWhenSafe(this.baseUrl + path, {
         method,
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),

@@ -2,6 +2,7 @@
 // The server, the database and the book services are imported by the commands that use them:
 // loading them all costs every command about a second, API clients included.
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/config.js';
 import { formatProblem } from '../books/problem.js';
@@ -9,21 +10,29 @@ import { ApiClient } from './api-client.js';
 import { parseParamArgs } from './params.js';
 import { printPlan } from './plan.printer.js';
 import { followJob } from './follow.js';
+import { closeOnSignals } from './shutdown.js';
 import { scheduleLines } from './schedules.printer.js';
 import type { ScheduleView } from '../scheduler/schedules.service.js';
+import { processSecrets } from '../engine/secrets.js';
 import { registerTokenCommands } from './tokens.command.js';
+
+// Before anything else: secrets and credentials leave the environment (a step, running as
+// this user, could read it from /proc); they live on in memory only.
+const startEnv = processSecrets().env;
 
 const program = new Command('quire').description('Deployment books compiled into jobs, run by workers, watched live.');
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** Runs until SIGTERM or SIGINT, then closes gracefully (running steps get their grace period). */
-function runUntilSignalled(service: { close(): Promise<void> }): void {
-  const stop = async () => {
-    await service.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+/** Configuration from the environment as it was at start, credentials included. */
+function config() {
+  return loadConfig(startEnv);
+}
+
+/** Says when the secrets could only leave `process.env`, not the block /proc/<pid>/environ shows. */
+function warnIfEnvironKept(): void {
+  const { removed, environ } = processSecrets();
+  if (removed.length && 'unsupported' in environ)
+    console.error(`warning: ${removed.join(', ')} stay readable in /proc/${process.pid}/environ (${environ.unsupported}); see README "Security"`);
 }
 
 program
@@ -31,7 +40,9 @@ program
   .description('run the API, portal, gateway and a worker (QUIRE_ENGINE=off: no worker)')
   .action(async () => {
     const { startServer } = await import('../server.js');
-    runUntilSignalled(await startServer(loadConfig()));
+    warnIfEnvironKept();
+    const loaded = config();
+    closeOnSignals(await startServer(loaded), loaded.engine.shutdownGraceSeconds);
   });
 
 program
@@ -39,7 +50,9 @@ program
   .description('run only the engine: claim and run jobs from the shared database')
   .action(async () => {
     const { startWorker } = await import('../server.js');
-    runUntilSignalled(await startWorker(loadConfig()));
+    warnIfEnvironKept();
+    const loaded = config();
+    closeOnSignals(await startWorker(loaded), loaded.engine.shutdownGraceSeconds);
   });
 
 program
@@ -49,7 +62,7 @@ program
   .action(async (options: { check?: boolean }) => {
     const { openDatabase } = await import('../db/database.js');
     const { pendingSchemaDrift } = await import('../db/data-source.js');
-    const database = await openDatabase(loadConfig(), { migrate: false });
+    const database = await openDatabase(config(), { migrate: false });
     try {
       const applied = await database.migrate();
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations');
@@ -89,7 +102,7 @@ program
   .option('--param <key=value>', 'an action parameter (repeatable)', collect, [])
   .option('--json', 'print the plan as JSON')
   .action(async (deployment: string, action: string, options: { param: string[]; json?: boolean }) => {
-    const api = ApiClient.fromEnv();
+    const api = ApiClient.fromEnv(startEnv);
     const params = await typedParams(api, deployment, action, options.param);
     const { plan } = await api.request<{ plan: Parameters<typeof printPlan>[0] }>('POST', '/api/books/plan', { deployment, action, params });
     if (options.json) console.log(JSON.stringify(plan, null, 2));
@@ -106,13 +119,14 @@ program
   .option('--follow', 'show the job live until it ends; exit 0 only if it ends done')
   .option('--output', 'with --follow: stream the steps\' output instead of the progress display')
   .action(async (deployment: string, action: string, options: { param: string[]; idempotencyKey?: string; follow?: boolean; output?: boolean }) => {
-    const api = ApiClient.fromEnv();
+    const api = ApiClient.fromEnv(startEnv);
     const params = await typedParams(api, deployment, action, options.param);
     const { job, created } = await api.request<{ job: { id: string; state: string }; created: boolean }>(
       'POST',
       `/api/deployments/${encodeURIComponent(deployment)}/actions/${encodeURIComponent(action)}`,
       { params },
-      options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {},
+      // Always keyed, so that the client may send the trigger again after a dropped connection.
+      { 'idempotency-key': options.idempotencyKey ?? `quire-run-${randomUUID()}` },
     );
     console.log(`${created ? 'created' : 'existing'} job ${job.id} (${job.state})`);
     if (options.follow) process.exitCode = exitCodeFor(await followJob(api, api.token, job.id, { output: options.output }));
@@ -124,7 +138,7 @@ program
   .argument('<job>')
   .option('--output', 'stream the steps\' output instead of the progress display')
   .action(async (jobId: string, options: { output?: boolean }) => {
-    const api = ApiClient.fromEnv();
+    const api = ApiClient.fromEnv(startEnv);
     process.exitCode = exitCodeFor(await followJob(api, api.token, jobId, { output: options.output }));
   });
 
@@ -135,7 +149,7 @@ program
   .option('--book <book>', 'only this book\'s')
   .option('--json', 'print them as JSON')
   .action(async (options: { deployment?: string; book?: string; json?: boolean }) => {
-    const api = ApiClient.fromEnv();
+    const api = ApiClient.fromEnv(startEnv);
     const query = new URLSearchParams();
     if (options.deployment) query.set('deployment', options.deployment);
     if (options.book) query.set('book', options.book);
@@ -144,7 +158,7 @@ program
     else for (const line of scheduleLines(schedules)) console.log(line);
   });
 
-registerTokenCommands(program);
+registerTokenCommands(program, startEnv);
 
 function exitCodeFor(state: string): number {
   return state === 'done' ? 0 : state === 'cancel' ? 3 : 1;

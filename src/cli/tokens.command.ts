@@ -19,7 +19,10 @@ interface Backend {
   close(): Promise<void>;
 }
 
-export function registerTokenCommands(program: Command): void {
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** `env` is the environment as it was at start: the credentials have left process.env since. */
+export function registerTokenCommands(program: Command, env: Env = process.env): void {
   const token = program.command('token').description('manage API tokens (through the API when a server runs, else in the database)');
   token
     .command('create')
@@ -32,7 +35,7 @@ export function registerTokenCommands(program: Command): void {
       const input: NewToken = { name: options.name, role: options.role };
       if (options.cluster) input.clusters = options.cluster;
       if (options.expires) input.expires_at = expiryOf(options.expires);
-      await withBackend(async (backend) => {
+      await withBackend(env, async (backend) => {
         const { token: view, secret } = await backend.mint(input);
         console.log(secret);
         const scope = view.clusters ? ` for ${view.clusters.map((c) => c.name).join(', ')}` : '';
@@ -45,7 +48,7 @@ export function registerTokenCommands(program: Command): void {
     .description('list tokens (never their secrets)')
     .option('--json', 'print them as JSON')
     .action(async (options: { json?: boolean }) => {
-      await withBackend(async (backend) => {
+      await withBackend(env, async (backend) => {
         const tokens = await backend.list();
         if (options.json) console.log(JSON.stringify(tokens, null, 2));
         else for (const line of tokenLines(tokens)) console.log(line);
@@ -56,7 +59,7 @@ export function registerTokenCommands(program: Command): void {
     .description('revoke a token by id; its open connections close within QUIRE_TOKEN_RECHECK_SECONDS')
     .argument('<id>')
     .action(async (id: string) => {
-      await withBackend(async (backend) => {
+      await withBackend(env, async (backend) => {
         const view = await backend.revoke(id);
         console.error(`revoked token '${view.name}' (${view.prefix}…) (${backend.via})`);
       });
@@ -75,8 +78,8 @@ function expiryOf(value: string): string {
   return new Date(Date.now() + seconds * 1000).toISOString();
 }
 
-async function withBackend(work: (backend: Backend) => Promise<void>): Promise<void> {
-  const backend = await chooseBackend();
+async function withBackend(env: Env, work: (backend: Backend) => Promise<void>): Promise<void> {
+  const backend = await chooseBackend(env);
   try {
     await work(backend);
   } finally {
@@ -84,9 +87,9 @@ async function withBackend(work: (backend: Backend) => Promise<void>): Promise<v
   }
 }
 
-async function chooseBackend(env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
+async function chooseBackend(env: Env): Promise<Backend> {
   const url = apiUrlFromEnv(env);
-  if (!env.QUIRE_URL && !(await answers(url))) return databaseBackend();
+  if (!env.QUIRE_URL && !(await answers(url))) return databaseBackend(env);
   // A server runs (or was named): only the API, so the caller's own authority applies.
   const api = ApiClient.fromEnv(env);
   return {
@@ -113,11 +116,11 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-async function databaseBackend(): Promise<Backend> {
+async function databaseBackend(env: Env): Promise<Backend> {
   // Loaded only here: the API path needs neither TypeORM nor a database driver.
   const { openDatabase } = await import('../db/database.js');
   const { TokensService } = await import('../auth/tokens.service.js');
-  const database = await openDatabase(loadConfig());
+  const database = await openDatabase(loadConfig(env));
   const tokens = new TokensService(database.dataSource);
   return {
     via: 'in the database: no server answered',

@@ -36,3 +36,15 @@ describe('schedule configuration', () => {
     expect(() => loadConfig({ QUIRE_TIMEZONE: 'Mars/Olympus' })).toThrow(/^QUIRE_TIMEZONE: must be a time zone name/);
   });
 });
+
+describe('HTTP configuration', () => {
+  it('keeps idle connections 65 s, headers 66 s, bodies up to 2 MiB by default', () => {
+    expect(loadConfig({}).http).toEqual({ keepAliveTimeoutSeconds: 65, headersTimeoutSeconds: 66, bodyLimitBytes: 2 * 1024 * 1024 });
+    expect(loadConfig({ QUIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '120' }).http.headersTimeoutSeconds).toBe(121);
+  });
+  it('names a bad value', () => {
+    expect(() => loadConfig({ QUIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '0' })).toThrow(/^QUIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: must be an integer from 1/);
+    expect(() => loadConfig({ QUIRE_HTTP_HEADERS_TIMEOUT_SECONDS: '65' })).toThrow(/^QUIRE_HTTP_HEADERS_TIMEOUT_SECONDS: must be above QUIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS \(65\)/);
+    expect(() => loadConfig({ QUIRE_HTTP_BODY_LIMIT_BYTES: '2mb' })).toThrow(/^QUIRE_HTTP_BODY_LIMIT_BYTES: must be an integer/);
+  });
+});

@@ -5,11 +5,12 @@ import type { JobEntity } from '../jobs/job.entity.js';
 import type { JobStepEntity, StepAttemptError } from '../jobs/job-step.entity.js';
 import type { BookStep, ChainTrigger } from '../books/book.types.js';
 import { parseDuration } from '../books/duration.js';
-import { runTimeFields } from '../books/templated-fields.js';
+import { outputFields, runTimeFields } from '../books/templated-fields.js';
 import { templates } from '../templates/template-engine.js';
 import type { RenderContext } from '../templates/template.types.js';
 import { JobStore, LeaseLostError, type Lease } from './job-store.js';
 import { SecretsProvider, secretEnvName } from './secrets.js';
+import { newOutputToken } from '../steps/output/output-marker.js';
 import { StepAbort, type StepAbortReason, type StepExecutorRegistry, type StepResult, type StepRun } from '../steps/step-executor.js';
 import { BoundedOutput, suffixWithin } from '../steps/output/output-buffer.js';
 import { SecretMasker, maskDeep } from '../steps/output/secret-masker.js';
@@ -172,6 +173,8 @@ export class JobRunner {
   ): Promise<Outcome> {
     const { values: secretValues, missing } = this.secrets.resolve(step.spec.secrets ?? []);
     const context: RenderContext = { ...job.context, step: { data: step.data }, steps: outputs, secrets: secretValues };
+    // New each attempt: data a step echoes cannot know it (steps/output/output-marker.ts).
+    const outputToken = newOutputToken();
     const masker = new SecretMasker([...this.secrets.allValues(), ...Object.values(secretValues)]);
 
     if (step.spec.when !== undefined) {
@@ -189,7 +192,7 @@ export class JobRunner {
     if (missing.length) return this.failWithoutRunning(job, lease, step, `secrets not configured: ${missing.join(', ')} (set QUIRE_SECRET_<NAME> or QUIRE_SECRETS_FILE)`);
     let rendered: BookStep;
     try {
-      rendered = renderStep(step.spec, context);
+      rendered = renderStep(step.spec, context, outputToken);
     } catch (error) {
       return this.failWithoutRunning(job, lease, step, masker.mask((error as Error).message));
     }
@@ -200,7 +203,7 @@ export class JobRunner {
       await this.store.waitForPerson(lease, job, started, masker.mask(rendered.instructions ?? 'Acknowledge this step to continue.'));
       return { kind: 'stop' };
     }
-    const { result, output } = await this.execute(job, lease, started, rendered, secretValues, masker, signal);
+    const { result, output } = await this.execute(job, lease, started, rendered, secretValues, outputToken, masker, signal);
     return this.settle(job, lease, started, maskResult(result, masker), output);
   }
 
@@ -210,6 +213,7 @@ export class JobRunner {
     step: JobStepEntity,
     rendered: BookStep,
     secretValues: Record<string, string>,
+    outputToken: string,
     masker: SecretMasker,
     signal: AbortSignal,
   ): Promise<{ result: StepResult; output: BoundedOutput }> {
@@ -274,6 +278,7 @@ export class JobRunner {
       timeoutSeconds: step.timeout,
       retry: step.retry,
       env,
+      outputToken,
       signal: stepSignal,
       output: (chunk) => {
         pending += masker.push(chunk);
@@ -470,14 +475,24 @@ function attemptError(step: JobStepEntity, message: string, result?: StepResult)
   return { at: new Date().toISOString(), attempt: step.attempt, message, ...extra, ...status, ...trace };
 }
 
-/** The step's run-time fields rendered, each escaped for where it lands. */
-export function renderStep(spec: BookStep, context: RenderContext): BookStep {
+/**
+ * The step's run-time fields rendered, each escaped for where it lands; with `outputToken`, the
+ * `::output ` its author wrote in a shell step's `run` and `argv` (templated or not) tokenised.
+ */
+export function renderStep(spec: BookStep, context: RenderContext, outputToken?: string): BookStep {
   const rendered = structuredClone(spec) as unknown as Record<string, unknown>;
+  const marked = outputToken === undefined ? [] : outputFields(spec);
   for (const field of runTimeFields(spec)) {
+    if (marked.some((m) => sameField(m.path, field.path))) continue;
     const value = field.mode === 'json' ? templates.renderValue(field.source, context, 'json') : templates.render(field.source, context, field.mode);
     setAt(rendered, field.path, value);
   }
+  for (const field of marked) setAt(rendered, field.path, templates.render(field.source, context, field.mode, { outputToken }));
   return rendered as unknown as BookStep;
+}
+
+function sameField(a: (string | number)[], b: (string | number)[]): boolean {
+  return a.length === b.length && a.every((part, i) => part === b[i]);
 }
 
 function setAt(root: Record<string, unknown>, path: (string | number)[], value: unknown): void {

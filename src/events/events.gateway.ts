@@ -2,7 +2,7 @@
 // job, deployment, group or cluster (or everything) after a server-side check that the token may
 // see it, `since` replays the stored events after that seq before the live ones, in order and
 // without duplicates. The only code that touches sockets (STYLE.md habit 1).
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { DataSource } from 'typeorm';
@@ -46,12 +46,13 @@ interface Client {
 type Ack = (answer: Record<string, unknown>) => void;
 
 @Injectable()
-export class EventsGateway implements OnApplicationShutdown {
+export class EventsGateway implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Gateway');
   private readonly clients = new Map<string, Client>();
   private io: Server | null = null;
   private feed: EventFeed | null = null;
   private recheck: NodeJS.Timeout | null = null;
+  private closing = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -63,7 +64,9 @@ export class EventsGateway implements OnApplicationShutdown {
   async attach(httpServer: HttpServer): Promise<void> {
     const io = new Server(httpServer, {
       serveClient: true,
-      allowRequest: (req, callback) => callback(null, this.originAllowed(req)),
+      // A node shutting down takes no new connections: clients reconnect to another node, or to
+      // this one once it is back.
+      allowRequest: (req, callback) => (this.closing ? callback('shutting down', false) : callback(null, this.originAllowed(req))),
     });
     io.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown })?.token ?? bearerToken(socket.handshake.headers.authorization);
@@ -85,6 +88,18 @@ export class EventsGateway implements OnApplicationShutdown {
     // The handshake checked the token once; a connection outlives its revocation or expiry by this much at most.
     this.recheck = setInterval(() => void this.recheckTokens(), this.config.tokenRecheckSeconds * 1000);
     this.recheck.unref();
+  }
+
+  /**
+   * Shutdown begins: close every socket.io connection now, while running steps get their grace
+   * period. An open websocket is a connection the HTTP server's close would wait for forever (a
+   * browser left open kept SIGTERM from ending, issue 8). Closing the transport (not a server
+   * disconnect) lets clients reconnect by themselves, to another node or to this one restarted.
+   */
+  beforeApplicationShutdown(): void {
+    this.closing = true;
+    if (this.recheck) clearInterval(this.recheck);
+    this.io?.engine.close();
   }
 
   async onApplicationShutdown(): Promise<void> {

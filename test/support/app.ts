@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadConfig, type QuireConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { fetchRetryingWhenSafe } from '../../src/cli/http-retry.js';
 
 export interface TestApp {
   server: RunningServer;
@@ -67,7 +68,7 @@ export async function callAs<T = any>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: T }> {
-  const response = await fetch(url + path, {
+  const response = await fetchRetryingWhenSafe(url + path, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
