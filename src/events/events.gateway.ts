@@ -160,9 +160,9 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
     const target = parseTarget(message);
     if ('error' in target) return { ok: false, error: target.error };
     const resolved = await this.resolve(target.kind, target.id);
-    if (!resolved) return { ok: false, error: `${target.kind} '${target.id}' not found` };
-    if (target.kind !== 'all' && !maySee(client.principal, resolved.clusterId)) {
-      return { ok: false, error: `forbidden: this token may not see ${target.kind} '${target.id}'` };
+    // A record the token may not see answers like a missing one: the answer does not tell which exist.
+    if (!resolved || (target.kind !== 'all' && !maySee(client.principal, resolved.clusterId))) {
+      return { ok: false, error: `${target.kind} '${target.id}' not found` };
     }
     // Subscribing again to the same target (a page of replay, a resubscribe) replaces it.
     client.subscriptions = client.subscriptions.filter((s) => !(s.kind === target.kind && s.id === resolved.id));

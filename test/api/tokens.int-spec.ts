@@ -170,4 +170,13 @@ describe('tokens API', () => {
     await until('the open connection of the expired token to close', () => reason, 15_000);
     expect(reason).toBe('io server disconnect');
   }, 30_000);
+
+  it('documents the token routes in the OpenAPI document, with the create body', async () => {
+    const doc = (await (await fetch(`${app.url}/api/docs-json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+    };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/me', '/api/tokens', '/api/tokens/{id}']));
+    expect(doc.paths['/api/tokens']!.post!.requestBody).toBeDefined();
+    expect(doc.paths['/api/tokens/{id}']!.delete).toBeDefined();
+  });
 });

@@ -140,4 +140,19 @@ describe('event scope: a token limited to one cluster', () => {
     expect(events.filter((e) => e.cluster_id !== other.id)).toEqual([]);
     expect(events).toHaveLength(25);
   }, 90_000);
+
+  it('answers a subscription to another cluster exactly like one to a missing record', async () => {
+    const viewer = await connect(viewerToken);
+    const blank = (answer: Answer, name: string) => JSON.stringify(answer).split(name).join('X');
+    for (const [kind, hidden] of [
+      ['deployment', 'app-main'],
+      ['group', 'g-main'],
+      ['cluster', 'main'],
+    ] as const) {
+      const refused = await subscribe(viewer, { [kind]: hidden });
+      expect(refused.ok).toBe(false);
+      expect(blank(refused, hidden)).toBe(blank(await subscribe(viewer, { [kind]: 'nosuch' }), 'nosuch'));
+    }
+    expect(await subscribe(viewer, { deployment: 'app-other' })).toMatchObject({ ok: true });
+  });
 });
