@@ -1,5 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { ConfigModule } from './config/config.module.js';
 import type { QuireConfig } from './config/config.js';
@@ -10,6 +10,7 @@ import { EventsService } from './events/events.service.js';
 import { TokensService } from './auth/tokens.service.js';
 import { AuthGuard } from './api/auth.guard.js';
 import { ErrorFilter } from './api/error.filter.js';
+import { InputSafetyInterceptor } from './api/input-safety.interceptor.js';
 import { HealthController } from './api/health.controller.js';
 import { BooksController } from './api/books.controller.js';
 import { ActionsController } from './api/actions.controller.js';
@@ -74,6 +75,7 @@ export class AppModule {
         { provide: ENGINE_ENABLED, useValue: options.engine },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
+        { provide: APP_INTERCEPTOR, useClass: InputSafetyInterceptor },
       ],
     };
   }

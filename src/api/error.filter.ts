@@ -1,6 +1,8 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
+import { QueryFailedError } from 'typeorm';
 import { ErrorCode, QuireError } from '../common/errors.js';
+import { describeDbError } from '../db/db-logger.js';
 
 const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.NotFound]: 404,
@@ -44,7 +46,9 @@ export class ErrorFilter implements ExceptionFilter {
       response.status(status).json({ error: status === 404 ? ErrorCode.NotFound : ErrorCode.InvalidInput, message, details: [] });
       return;
     }
-    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    // A failed query's error carries its parameters and PostgreSQL's message quotes values: log neither.
+    if (exception instanceof QueryFailedError) this.logger.error(`database error: ${describeDbError(exception.driverError ?? exception)}`);
+    else this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     response.status(500).json({ error: 'internal', message: 'internal error, see the server log', details: [] });
   }
 }

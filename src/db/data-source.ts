@@ -4,6 +4,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { ENTITIES } from './entities.js';
 import { MIGRATIONS } from '../../migrations/index.js';
+import { SafeDbLogger } from './db-logger.js';
 
 export interface DataSourceOptions {
   url: string;
@@ -23,7 +24,8 @@ export function createDataSource({ url, poolSize = 10, applicationName = 'quire'
     // gen_random_uuid() is built into PostgreSQL 13+: no extension to install.
     uuidExtension: 'pgcrypto',
     installExtensions: false,
-    logging: ['error'],
+    // Failed queries are logged without their parameters (db-logger.ts).
+    logger: new SafeDbLogger(),
     applicationName,
     extra: { max: poolSize },
   });

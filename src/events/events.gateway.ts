@@ -16,6 +16,7 @@ import { QUIRE_CONFIG } from '../config/config.module.js';
 import type { QuireConfig } from '../config/config.js';
 import { isUuid } from '../common/input.js';
 import { metrics } from '../observability/metrics.js';
+import { unsafeInput } from '../common/input-safety.js';
 
 type Kind = 'job' | 'deployment' | 'group' | 'cluster' | 'all';
 const KINDS: Kind[] = ['job', 'deployment', 'group', 'cluster', 'all'];
@@ -284,6 +285,8 @@ function notificationOf(event: DeployEvent): Record<string, unknown> | null {
 
 function parseTarget(message: unknown): { kind: Kind; id: string | null; since?: number; types?: string[] } | { error: string } {
   if (!message || typeof message !== 'object') return { error: 'subscribe expects an object such as { job: "<id>", since: 12 }' };
+  const unsafe = unsafeInput(message, '');
+  if (unsafe.length) return { error: unsafe.map((p) => p.message).join('; ') };
   const m = message as Record<string, unknown>;
   const kinds = KINDS.filter((k) => m[k] !== undefined && m[k] !== false);
   if (kinds.length !== 1) return { error: `subscribe to exactly one of ${KINDS.join(', ')}` };

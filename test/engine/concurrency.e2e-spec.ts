@@ -6,11 +6,21 @@ import { join } from 'node:path';
 import { QuireCluster, inventory, until, type QuireProcess } from '../support/processes.js';
 
 /**
- * Jobs in the exactly-once test. 1000 as the issue says; QUIRE_E2E_JOBS lowers it on a slow
- * machine (the figure this run used is printed).
+ * Jobs in the exactly-once test: 300, enough for every one of 40 deployments to queue several
+ * jobs while four workers race for them. Issue 3 asked for 1,000 (QUIRE_E2E_JOBS=1000); on the
+ * shared 2-core box, loaded by other test runs, 1,000 triggers alone took over 100 s (issue 11:
+ * the work shrinks rather than the test depending on the box's speed). The figure a run used is printed.
  */
-const JOBS = Number(process.env.QUIRE_E2E_JOBS ?? 1000);
+const JOBS = Number(process.env.QUIRE_E2E_JOBS ?? 300);
 const DEPLOYMENTS = 40;
+
+// Deadlines sized for a slow, loaded 2-core CI box (10 jobs/s, a tenth of an idle one's), so that
+// a slow run fails naming what it waited for; jest's timeout for each test sits above their sum.
+const SETUP_DEADLINE_MS = 60_000; // a process to start and print that it listens or claims
+const ONE_JOB_DEADLINE_MS = 60_000;
+const TRIGGER_DEADLINE_MS = 30_000 + JOBS * 250; // every trigger answered (measured loaded: about 10/s)
+const DRAIN_DEADLINE_MS = 30_000 + JOBS * 250; // every job ended, after the last trigger
+const MARGIN_MS = 30_000;
 
 const DEPLOY = `name: svc.deploy
 kind: svc
@@ -42,11 +52,14 @@ describe('engine: concurrent triggers and claims', () => {
   beforeAll(async () => {
     cluster = await QuireCluster.start({
       books: { 'inventory.yaml': inventory('svc', DEPLOYMENTS), 'svc.deploy.book.yaml': DEPLOY, 'svc.tick.book.yaml': TICK },
-      // room for every deployment at once: the per-deployment lock is what must hold them back
-      env: { QUIRE_CHANNELS: 'default:64', QUIRE_LOG_LEVEL: 'log' },
+      // room for every deployment at once: the per-deployment lock is what must hold them back.
+      // A lease sized for a loaded box: with the 3 s test default, a worker process not scheduled
+      // for 3 s between its step's end and its commit lost the lease, and the rescued job ran twice
+      // (seen once in 9 runs at load 31 on 2 cores). Rescue has tests of its own (leases, crash).
+      env: { QUIRE_CHANNELS: 'default:64', QUIRE_LOG_LEVEL: 'log', QUIRE_LEASE_SECONDS: '30' },
     });
     await cluster.serve();
-  });
+  }, SETUP_DEADLINE_MS + MARGIN_MS);
 
   afterAll(async () => {
     await cluster?.close();
@@ -69,14 +82,15 @@ describe('engine: concurrent triggers and claims', () => {
 
     workers.push(await cluster.worker('w1'));
     const [id] = [...ids];
-    expect((await cluster.finished(id!)).state).toBe('done');
+    expect((await cluster.finished(id!, ONE_JOB_DEADLINE_MS)).state).toBe('done');
     expect(lines('deploy.runs')).toEqual([id]);
-  });
+  }, SETUP_DEADLINE_MS + ONE_JOB_DEADLINE_MS + MARGIN_MS);
 
   it(`${JOBS} jobs claimed by four worker processes run exactly once each; jobs of one deployment never overlap`, async () => {
     const t0 = Date.now();
     // Triggered while w1 already runs, and three more workers joining: claims race from the start.
     const ids: string[] = [];
+    let triggering = true;
     const triggerAll = (async () => {
       let next = 0;
       await Promise.all(
@@ -87,8 +101,11 @@ describe('engine: concurrent triggers and claims', () => {
           }
         }),
       );
-    })();
+    })().finally(() => (triggering = false));
     workers.push(...(await Promise.all(['w2', 'w3', 'w4'].map((name) => cluster.worker(name)))));
+    await until(`${JOBS} triggers to be answered`, () => !triggering, TRIGGER_DEADLINE_MS, 250).catch((error: Error) => {
+      throw new Error(`${error.message} (${ids.length} were)`);
+    });
     await triggerAll;
     const triggered = Date.now();
 
@@ -100,7 +117,7 @@ describe('engine: concurrent triggers and claims', () => {
             `SELECT count(*)::int AS n FROM jobs WHERE book_name = 'svc.tick' AND state IN ('done', 'error', 'cancel')`,
           )
         ).rows[0].n === JOBS,
-      150_000,
+      DRAIN_DEADLINE_MS,
       250,
     );
     const finished = Date.now();
@@ -114,8 +131,13 @@ describe('engine: concurrent triggers and claims', () => {
     const runs = lines('tick.runs');
     const perJob = new Map<string, number>();
     for (const id of runs.map((line) => line.split(' ')[0]!)) perJob.set(id, (perJob.get(id) ?? 0) + 1);
-    expect(runs).toHaveLength(JOBS);
-    expect([...perJob.values()].filter((n) => n !== 1)).toEqual([]);
+    const twice = [...perJob].filter(([, n]) => n !== 1).map(([id]) => id);
+    // When a job ran twice or not at all, what the workers said about leases: the first thing to know.
+    const said =
+      runs.length === JOBS && twice.length === 0
+        ? []
+        : cluster.logs(100_000).split('\n').filter((line) => twice.some((id) => line.includes(id)) || /rescued|lease/.test(line));
+    expect({ runs: runs.length, twice, said }).toEqual({ runs: JOBS, twice: [], said: [] });
     expect(new Set(ids)).toEqual(new Set(perJob.keys()));
     const { rows: attempts } = await cluster.db.query(
       `SELECT count(*)::int AS n FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE j.book_name = 'svc.tick' AND (s.attempt <> 1 OR s.state <> 'done')`,
@@ -151,5 +173,5 @@ describe('engine: concurrent triggers and claims', () => {
         `all done ${finished - t0} ms after the first trigger (${((JOBS * 1000) / (finished - t0)).toFixed(0)} jobs/s); ` +
         `runs per worker: ${[...byWorker.values()].join(', ')}`,
     );
-  });
+  }, SETUP_DEADLINE_MS + TRIGGER_DEADLINE_MS + DRAIN_DEADLINE_MS + MARGIN_MS);
 });
