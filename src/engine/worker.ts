@@ -6,6 +6,9 @@ import type { JobRunner } from './job-runner.js';
 import { CHANNELS, type PubSub } from '../db/pubsub.js';
 import type { EngineConfig } from '../config/config.js';
 
+/** after a retry's delay, so that the claim's `run_at <= now()` holds when it looks */
+const RETRY_WAKE_MARGIN_MS = 50;
+
 export class Worker {
   private readonly logger = new Logger('Worker');
   private readonly running = new Set<Promise<void>>();
@@ -14,7 +17,11 @@ export class Worker {
   private stopping = false;
   private claiming = false;
   private claimAgain = false;
+  /** when the claim loop last finished a round without error (claimed, found nothing, or was full) */
+  private lastRoundAt: Date | null = null;
+  private startedAt = new Date();
   private timers: NodeJS.Timeout[] = [];
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   private unsubscribe: Array<() => void> = [];
 
   constructor(
@@ -25,6 +32,17 @@ export class Worker {
   ) {}
 
   start(): void {
+    this.startedAt = new Date();
+    // A retry is due after its delay: waiting for the next poll after that added up to a poll
+    // interval (1 s by default) to every retried step, and made the learned cost of a retry
+    // (BOOKS.md section 7) vary by as much. Polling still backs this up, on every node.
+    this.runner.onRetryScheduled = (delaySeconds) => {
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        this.wake();
+      }, delaySeconds * 1000 + RETRY_WAKE_MARGIN_MS);
+      this.retryTimers.add(timer);
+    };
     this.unsubscribe = [
       this.pubsub.subscribe(CHANNELS.jobs, () => this.wake()),
       // The heartbeat finds cancel requests too; the notification only makes it sooner.
@@ -41,6 +59,19 @@ export class Worker {
     return this.running.size;
   }
 
+  /** What /health reports of this node's worker. A loop whose rounds keep failing (database gone) is not ok. */
+  status(): { id: string; running: number; concurrency: number; stopping: boolean; last_round_at: string | null; ok: boolean } {
+    const staleMs = Math.max(10_000, this.config.pollMs * 5);
+    return {
+      id: this.config.workerId,
+      running: this.running.size,
+      concurrency: this.config.concurrency,
+      stopping: this.stopping,
+      last_round_at: this.lastRoundAt?.toISOString() ?? null,
+      ok: !this.stopping && Date.now() - (this.lastRoundAt ?? this.startedAt).getTime() < staleMs,
+    };
+  }
+
   wake(): void {
     if (this.stopping) return;
     if (this.claiming) {
@@ -49,6 +80,7 @@ export class Worker {
     }
     this.claiming = true;
     void this.claimWhileRoom()
+      .then(() => (this.lastRoundAt = new Date()))
       .catch((error: Error) => this.logger.warn(`claim failed: ${error.message}`))
       .finally(() => {
         this.claiming = false;
@@ -108,6 +140,7 @@ export class Worker {
     this.stopping = true;
     this.drain.abort();
     this.timers.forEach(clearInterval);
+    this.retryTimers.forEach(clearTimeout);
     this.unsubscribe.forEach((off) => off());
     const all = () => Promise.allSettled([...this.running]);
     const graceMs = this.config.shutdownGraceSeconds * 1000;
