@@ -1,7 +1,6 @@
 // `quire token create|list|revoke`. With a server running it goes through the API, with the
-// caller's token and authority (and without opening the database, which an embedded-database
-// server holds); with none (first setup, recovery) it writes the database directly, as the
-// machine's owner may. QUIRE_URL names a server explicitly: then there is no fallback.
+// caller's token and authority, as any client; with none (first setup, recovery) it writes the
+// database directly, as the machine's owner may. QUIRE_URL names a server explicitly: then there is no fallback.
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import type { NewToken, TokenView } from '../auth/tokens.service.js';

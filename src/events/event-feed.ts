@@ -1,6 +1,6 @@
 // Tails deploy_events in `seq` order and hands each event, once, to this node's listeners.
 // Every node reads the same table, so an event written by a worker anywhere reaches sockets
-// connected anywhere; NOTIFY (or the in-process bus) only says "look now", a poll backs it.
+// connected anywhere; NOTIFY only says "look now", a poll backs it.
 //
 // Sequence values are taken at insert but become visible at commit, so a lower seq can appear
 // after a higher one. The feed delivers in order: on a gap it waits (GAP_WAIT_MS) for the missing
