@@ -58,7 +58,7 @@ const STALLED_TRANSACTION_MS = 5000;
 // queued (most of it ranking them per lock), so a claimer takes all it has room for at once:
 // unblocked jobs are each the head of every queue they are in, so no two of them share a lock,
 // and each channel's slots are handed out in the same order as one-by-one claims would.
-const CLAIM_SQL = `
+export const CLAIM_SQL = `
 WITH live AS (
   SELECT l.id, l.state, l.date_created, l.parent_job_id, lk
   FROM jobs l, unnest(l.locks) AS lk
