@@ -32,7 +32,8 @@ try {
     try {
       await client.query('BEGIN');
       // Once cold (the worker's first claim), then as every later claim runs it.
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < 6; i++) {
+        if (i === 3) await client.query('ANALYZE jobs'); // the last three with the statistics autovacuum would gather
         const plan = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${CLAIM_SQL}`, ['explain', JSON.stringify({ default: 64 }), 8, 15, 8]);
         const lines = plan.rows.map((r) => r['QUERY PLAN']);
         if (i === 0 && opts.explainFull === 'yes') console.log(lines.join('\n'));

@@ -18,6 +18,11 @@ import type { RenderContext } from '../templates/template.types.js';
 @Index('uq_jobs_idempotency_scope_key', ['idempotency_scope', 'idempotency_key'], { unique: true, where: 'idempotency_key IS NOT NULL' })
 // Every node's sweep looks for ended jobs whose chain links are still owed: a handful at most.
 @Index('idx_jobs_chain_pending', ['date_done'], { where: 'chain_pending' })
+// The claim's queue order and lock tests over the live jobs only (migration 1765800000000);
+// the GIN index is beyond what the entity can describe, so the schema check leaves it alone.
+@Index('idx_jobs_queue', ['priority', 'date_created', 'id'], { where: "state = 'scheduled'" })
+@Index('idx_jobs_parent', ['parent_job_id'], { where: 'parent_job_id IS NOT NULL' })
+@Index('idx_jobs_live_locks', { synchronize: false })
 export class JobEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'uuid' }) book_version_id!: string;
