@@ -140,10 +140,11 @@ export class Cluster {
     };
   }
 
-  spawn(role, name, env = {}) {
+  /** `nodeArgs` go before the script (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
+  spawn(role, name, env = {}, nodeArgs = []) {
     const base = {};
     for (const key of ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR', 'USER']) if (process.env[key]) base[key] = process.env[key];
-    const child = spawn(process.execPath, [BIN, role], {
+    const child = spawn(process.execPath, [...nodeArgs, BIN, role], {
       cwd: ROOT,
       env: { ...base, NO_COLOR: '1', QUIRE_WORKER_ID: name, ...this.env, ...env },
       detached: true,
@@ -166,8 +167,8 @@ export class Cluster {
     return proc;
   }
 
-  async worker(name, env = {}) {
-    const proc = this.spawn('worker', name, env);
+  async worker(name, env = {}, nodeArgs = []) {
+    const proc = this.spawn('worker', name, env, nodeArgs);
     await proc.waitFor(/worker \S+ started/);
     return proc;
   }

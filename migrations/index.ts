@@ -9,6 +9,7 @@ import { Notifications1765300000000 } from './1765300000000-notifications.js';
 import { JobRetention1765300000001 } from './1765300000001-job-retention.js';
 import { LearnedOutcomes1765400000000 } from './1765400000000-learned-outcomes.js';
 import { JobLinksActivity1765500000000 } from './1765500000000-job-links-activity.js';
+import { ClaimIndexes1765800000000 } from './1765800000000-claim-indexes.js';
 
 export const MIGRATIONS = [
   InitialSchema1763800000000,
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   JobRetention1765300000001,
   LearnedOutcomes1765400000000,
   JobLinksActivity1765500000000,
+  ClaimIndexes1765800000000,
 ];

@@ -33,7 +33,9 @@ export interface ClaimOptions {
 }
 
 // Claims are serialised across nodes by this transaction-level advisory lock, so the capacity
-// and lock checks below cannot be raced by another claimer. The claim's times are taken with
+// and lock checks below cannot be raced by another claimer (two claimers each counting a
+// channel's last free slot would both fill it). Held for the claim statement only, about a
+// millisecond since issue 9, so it no longer caps the workers together. The claim's times are taken with
 // clock_timestamp(), after the lock: now() is when the transaction began, before waiting for it,
 // and under four busy workers that was up to ~50 ms before the previous job of the deployment
 // ended (its date_done), so the recorded runs of one deployment appeared to overlap.
@@ -42,9 +44,9 @@ const CLAIM_LOCK = 7_140_023;
 /** How long a worker's transaction may sit idle before PostgreSQL ends it (see `write`). */
 const STALLED_TRANSACTION_MS = 5000;
 
-// One statement: the oldest-first eligible jobs (up to the claimer's free slots), not held by
-// another claimer, whose channels have room and whose locks are free. A job waits for older unfinished jobs sharing a lock (creation
-// order per lock), with three exceptions, each of which would otherwise deadlock or stall:
+// One statement: the oldest-first eligible jobs (up to the claimer's free slots) whose channels
+// have room and whose locks are free. A job waits for older unfinished jobs sharing a lock
+// (creation order per lock), with two exceptions, each of which would otherwise deadlock or stall:
 // - a child whose parent holds the lock and waits for it (a `trigger` step with `wait: true`)
 //   goes before every job queued behind that parent, and the parent leaves its channel slot
 //   free while it waits;
@@ -52,53 +54,64 @@ const STALLED_TRANSACTION_MS = 5000;
 //   place in the queue only when its time comes; a job waiting for a retry keeps its place,
 //   so no other job slips in between two attempts of a deploy.
 //
-// Set-based, per lock rather than per candidate: for every lock of the live jobs, how many
-// running jobs hold it and each scheduled job's rank among those waiting for it. A job is blocked
-// when, on some lock, a running job or an older scheduled one (its parent excepted) is there.
-// The earlier form tested every candidate against every live job (NOT EXISTS with `&&`): with
-// 1,000 jobs queued on 50 busy deployments one claim took 130-140 ms under the claim lock, and
-// four workers drained one-step jobs at 5-9 jobs/s. This form took about 12 ms with 2,000 jobs
-// queued (most of it ranking them per lock), so a claimer takes all it has room for at once:
-// unblocked jobs are each the head of every queue they are in, so no two of them share a lock,
-// and each channel's slots are handed out in the same order as one-by-one claims would.
-const CLAIM_SQL = `
-WITH live AS (
-  SELECT l.id, l.state, l.date_created, l.parent_job_id, lk
-  FROM jobs l, unnest(l.locks) AS lk
-  WHERE l.state = 'running' OR (l.state = 'scheduled' AND (l.run_at <= now() OR l.date_running IS NOT NULL))
+// Per candidate, in queue order, stopping at the claimer's room (issue 9). A candidate is
+// blocked when, on one of its locks, another live job holds it (running) or is ahead of it
+// (scheduled, older, its time come or already started); its waiting parent is no obstacle, and
+// a running parent makes the older queued jobs on that lock none either. The GIN index
+// on the live jobs' locks answers each test from the few jobs of that lock, and the partial
+// queue index hands out candidates in order, so a claim reads the heads of the queue and the
+// jobs sharing their locks rather than the whole backlog. The earlier set-based form ranked
+// every queued job per lock on every claim: 13-35 ms with 1,000 queued (EXPLAIN ANALYZE, bench/
+// profile-job.mjs), under the claim lock, capping all workers together near 70 jobs/s.
+// A channel already full is passed over before the LIMIT (its jobs would take the room of
+// other channels' jobs); among the candidates, slots are handed out in queue order per channel.
+// Every unblocked candidate is the head of each queue it is in, so no two share a lock.
+// The locks of a live (queued or running) job, none for any other: the expression its GIN index
+// (migration 1765800000000) is built on. An expression rather than a partial index, so that no
+// condition on `state` lets the planner walk idx_jobs_claim instead (with a fresh table's
+// statistics it did: every older live job read per candidate, 250 ms a claim with 1,000 queued).
+const LIVE_LOCKS = (alias: string) => `(CASE WHEN ${alias}.state IN ('scheduled', 'running') THEN ${alias}.locks ELSE '{}'::text[] END)`;
+
+export const CLAIM_SQL = `
+WITH busy AS (
+  SELECT r.channel, count(*) AS running FROM jobs r
+  WHERE r.state = 'running' AND r.lease_token IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM jobs c WHERE c.parent_job_id = r.id AND c.state IN ('scheduled', 'running'))
+  GROUP BY r.channel
 ),
-holders AS (
-  SELECT lk, count(*) FILTER (WHERE state = 'running') AS running FROM live GROUP BY lk
-),
-queued AS (
-  SELECT id, lk, date_created, parent_job_id, row_number() OVER (PARTITION BY lk ORDER BY date_created, id) - 1 AS older
-  FROM live WHERE state = 'scheduled'
-),
-blocked AS (
-  SELECT q.id FROM queued q
-  JOIN holders h ON h.lk = q.lk
-  LEFT JOIN jobs p ON p.id = q.parent_job_id AND q.lk = ANY (p.locks) AND p.state IN ('scheduled', 'running')
-  WHERE h.running - (CASE WHEN p.state = 'running' THEN 1 ELSE 0 END)
-      + CASE WHEN p.state = 'running' THEN 0
-             ELSE q.older - (CASE WHEN p.state = 'scheduled' AND (p.date_created, p.id) < (q.date_created, q.id) THEN 1 ELSE 0 END) END > 0
-),
-busy AS (
-  SELECT channel, count(*) AS running FROM jobs
-  WHERE state = 'running' AND lease_token IS NOT NULL
-    AND id NOT IN (SELECT parent_job_id FROM jobs WHERE state IN ('scheduled', 'running') AND parent_job_id IS NOT NULL)
-  GROUP BY channel
-),
-eligible AS (
-  SELECT j.id, j.priority, j.date_created,
-    COALESCE(b.running, 0) + row_number() OVER (PARTITION BY j.channel ORDER BY j.priority, j.date_created, j.id) AS slot,
-    COALESCE(($2::jsonb ->> j.channel)::int, $3::int) AS capacity
-  FROM jobs j
-  LEFT JOIN busy b ON b.channel = j.channel
-  WHERE j.state = 'scheduled' AND j.run_at <= now() AND j.id NOT IN (SELECT id FROM blocked)
+-- The subquery fences the queue order from the lock test: the test runs on the candidates in
+-- order, only until LIMIT of them passed, whatever plan the statistics suggest for the rest.
+head AS (
+  SELECT q.id, q.channel, q.priority, q.date_created, q.running, q.capacity FROM (
+    SELECT j.id, j.channel, j.priority, j.date_created, j.locks, j.parent_job_id, COALESCE(b.running, 0) AS running,
+      COALESCE(($2::jsonb ->> j.channel)::int, $3::int) AS capacity
+    FROM jobs j
+    LEFT JOIN busy b ON b.channel = j.channel
+    WHERE j.state = 'scheduled' AND j.run_at <= now()
+    ORDER BY j.priority, j.date_created, j.id
+    OFFSET 0
+  ) q
+  WHERE q.running < q.capacity
+    AND NOT EXISTS (
+      SELECT 1 FROM unnest(q.locks) AS lk
+      LEFT JOIN jobs p ON p.id = q.parent_job_id AND lk = ANY (p.locks) AND p.state IN ('scheduled', 'running')
+      WHERE EXISTS (
+        SELECT 1 FROM jobs o
+        WHERE ${LIVE_LOCKS('o')} @> ARRAY[lk] AND o.id <> q.id AND o.id IS DISTINCT FROM p.id
+          AND (o.state = 'running'
+            OR (p.state IS DISTINCT FROM 'running' AND (o.run_at <= now() OR o.date_running IS NOT NULL)
+              AND (o.date_created, o.id) < (q.date_created, q.id)))
+      )
+    )
+  ORDER BY q.priority, q.date_created, q.id
+  LIMIT $5
 ),
 candidate AS (
   SELECT j.id FROM jobs j
-  WHERE j.id IN (SELECT id FROM eligible WHERE slot <= capacity ORDER BY priority, date_created, id LIMIT $5)
+  WHERE j.state = 'scheduled' AND j.id IN (
+    SELECT id FROM (
+      SELECT id, running + row_number() OVER (PARTITION BY channel ORDER BY priority, date_created, id) AS slot, capacity FROM head
+    ) s WHERE slot <= capacity)
   FOR UPDATE OF j SKIP LOCKED
 )
 UPDATE jobs SET state = 'running', lease_token = gen_random_uuid(), lease_expires_at = clock_timestamp() + make_interval(secs => $4),

@@ -86,6 +86,7 @@ describe('engine: concurrent triggers and claims', () => {
     expect(lines('deploy.runs')).toEqual([id]);
   }, SETUP_DEADLINE_MS + ONE_JOB_DEADLINE_MS + MARGIN_MS);
 
+  // Its wait for the drain (150 s) sized for a loaded box; the test's own timeout above it.
   it(`${JOBS} jobs claimed by four worker processes run exactly once each; jobs of one deployment never overlap`, async () => {
     const t0 = Date.now();
     // Triggered while w1 already runs, and three more workers joining: claims race from the start.

@@ -1,0 +1,86 @@
+// What one one-step job costs a worker: statements and transactions per job, and where a
+// draining worker spends its CPU (issue 9, "profile before and after each change").
+//
+//   npm run build && node bench/profile-job.mjs [--jobs 500] [--steps 1] [--cpu-prof /tmp/dir] [--explain yes]
+//
+// One `quire worker` process (concurrency 8) drains --jobs jobs of --steps no-op handler steps
+// queued up front. The worker is started with a preload that counts the statements it sends
+// (benc./lib/count-queries.mjs); transactions are the database's xact_commit delta over the
+// drain (every session of the database: the worker's, and this script's few probes). With
+// --cpu-prof the worker writes a V8 CPU profile there on exit; the top self-time functions are
+// printed.
+import { readFileSync, readdirSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Cluster, inventory, args, until, sleep } from './engine-cluster.mjs';
+
+const opts = args({ jobs: 500, steps: 1, deployments: 50, cpuProf: '', explain: 'no', explainFull: 'no' });
+const steps = Array.from({ length: opts.steps }, (_, i) => `  - { name: s${i + 1}, kind: handler, handler: demo.plan-layout }`).join('\n');
+const cluster = await Cluster.start({
+  name: 'profile',
+  books: { 'inventory.yaml': inventory('b', opts.deployments), 'p.book.yaml': `name: b.p\nkind: b\naction: p\nunique: none\nsteps:\n${steps}\n` },
+  env: { QUIRE_CHANNELS: 'default:64', QUIRE_WORKER_CONCURRENCY: '8' },
+});
+try {
+  await cluster.serve();
+  const ids = await cluster.triggerMany(opts.jobs, (i) => [`d${1 + (i % opts.deployments)}`, 'p']);
+  if (opts.explain === 'yes') {
+    // The claim as a worker runs it, with every job queued and none running; rolled back.
+    const { CLAIM_SQL } = await import('../dist/src/engine/job-store.js');
+    const client = await cluster.db.connect();
+    try {
+      await client.query('BEGIN');
+      // Once cold (the worker's first claim), then as every later claim runs it.
+      for (let i = 0; i < 6; i++) {
+        if (i === 3) await client.query('ANALYZE jobs'); // the last three with the statistics autovacuum would gather
+        const plan = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${CLAIM_SQL}`, ['explain', JSON.stringify({ default: 64 }), 8, 15, 8]);
+        const lines = plan.rows.map((r) => r['QUERY PLAN']);
+        if (i === 0 && opts.explainFull === 'yes') console.log(lines.join('\n'));
+        console.log(`claim with ${opts.jobs} queued, run ${i + 1}: ${lines.filter((l) => /^(Planning|Execution) Time/.test(l)).join(', ')}`);
+      }
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  }
+  const countFile = join(mkdtempSync(join(tmpdir(), 'quire-count-')), 'counts.json');
+  const preload = fileURLToPath(new URL('./lib/count-queries.mjs', import.meta.url));
+  const nodeArgs = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : [];
+  const commits = async () => Number((await cluster.db.query('SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()')).rows[0].xact_commit);
+  const before = await commits();
+  const worker = await cluster.worker('w1', { NODE_OPTIONS: `--import ${pathToFileURL(preload)}`, QUIRE_COUNT_FILE: countFile }, nodeArgs);
+  const t0 = Date.now();
+  await until('the drain', async () => Number(await cluster.count(`SELECT count(*) AS n FROM jobs WHERE id = ANY($1) AND state IN ('done','error','cancel')`, [ids])) === ids.length, 600_000, 100);
+  const seconds = (Date.now() - t0) / 1000;
+  await sleep(300); // stats collector
+  const xacts = (await commits()) - before;
+  process.kill(worker.pid, 'SIGUSR2');
+  await until('the counts', () => { try { return JSON.parse(readFileSync(countFile, 'utf8')); } catch { return null; } }, 10_000, 50);
+  const counts = JSON.parse(readFileSync(countFile, 'utf8'));
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  console.log(`${opts.jobs} jobs × ${opts.steps} step(s) in ${seconds.toFixed(2)} s (load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
+  console.log(`statements per job: ${(total / opts.jobs).toFixed(1)}; commits per job (all sessions): ${(xacts / opts.jobs).toFixed(1)}`);
+  for (const [text, n] of Object.entries(counts).sort((a, b) => b[1] - a[1])) console.log(`  ${(n / opts.jobs).toFixed(2).padStart(6)}  ${text}`);
+  await worker.kill('SIGTERM');
+  if (opts.cpuProf) {
+    const file = readdirSync(opts.cpuProf).filter((f) => f.endsWith('.cpuprofile')).sort().pop();
+    const profile = JSON.parse(readFileSync(join(opts.cpuProf, file), 'utf8'));
+    const self = new Map();
+    const dt = profile.timeDeltas;
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const time = new Map();
+    profile.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (dt[i] ?? 0)));
+    let all = 0;
+    for (const [id, us] of time) {
+      const f = byId.get(id).callFrame;
+      const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|src)\//, '')}:${f.lineNumber + 1}`;
+      self.set(key, (self.get(key) ?? 0) + us);
+      all += us;
+    }
+    console.log(`cpu profile ${file}: top self time`);
+    for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${((100 * us) / all).toFixed(1).padStart(5)}%  ${key}`);
+  }
+} finally {
+  await cluster.close();
+}
