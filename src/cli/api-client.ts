@@ -19,13 +19,22 @@ export class ApiClient {
   }
 
   async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
-    let response: Response;
-    try {
-      response = await fetch(this.baseUrl + path, {
+    const send = () =>
+      fetch(this.baseUrl + path, {
         method,
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
+    let response: Response;
+    try {
+      try {
+        response = await send();
+      } catch (error) {
+        // A kept-alive connection the server closed just as it was reused (its idle timeout; a
+        // `follow` reads the job again after seconds of events only): a GET simply goes again.
+        if (method !== 'GET' || !isConnectionReset(error)) throw error;
+        response = await send();
+      }
     } catch (error) {
       throw new Error(`cannot reach Quire at ${this.baseUrl} (${(error as Error).cause ?? (error as Error).message}); start it with 'quire serve' or set QUIRE_URL`, {
         cause: error,
@@ -45,4 +54,9 @@ export class ApiClient {
     }
     return result.body;
   }
+}
+
+function isConnectionReset(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string } }).cause;
+  return cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'EPIPE';
 }

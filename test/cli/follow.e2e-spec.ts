@@ -28,14 +28,16 @@ steps:
     run: "sleep 0.3; ${last}"
 `;
 
-const WAIT_BOOK = `name: web.wait
+// Runs until the test creates `release`: the job must still run when `quire follow` (seconds
+// to start on a loaded box) asks for it, and end only once the test has seen the replay.
+const waitBook = (release: string) => `name: web.wait
 kind: web
 action: wait
 unique: none
 steps:
   - name: wait
     kind: shell
-    run: "sleep 4"
+    run: "while [ ! -f ${release} ]; do sleep 0.1; done"
 `;
 
 const READ_DELAY_MS = 800;
@@ -136,7 +138,7 @@ describe('quire run --follow', () => {
     writeFileSync(join(booksDir, 'inventory.yaml'), inventory('web', 1));
     writeFileSync(join(booksDir, 'web.deploy.book.yaml'), book('deploy', 'echo last'));
     writeFileSync(join(booksDir, 'web.broken.book.yaml'), book('broken', 'echo failing; exit 3'));
-    writeFileSync(join(booksDir, 'web.wait.book.yaml'), WAIT_BOOK);
+    writeFileSync(join(booksDir, 'web.wait.book.yaml'), waitBook(join(booksDir, 'release')));
     app = await startTestApp({ booksDir, engine: true, env: { QUIRE_POLL_MS: '200', QUIRE_SHUTDOWN_GRACE_SECONDS: '1' } });
     proxy = await slowReadProxy(new URL(app.url));
     env = { QUIRE_URL: proxy.url, QUIRE_TOKEN: app.token };
@@ -199,7 +201,11 @@ describe('quire run --follow', () => {
     } finally {
       await db.end();
     }
-    const result = await quire({ QUIRE_URL: app.url, QUIRE_TOKEN: app.token }, ['follow', job.id, '--output']);
+    const result = await quire({ QUIRE_URL: app.url, QUIRE_TOKEN: app.token }, ['follow', job.id, '--output'], {
+      ms: 60_000,
+      // The whole replay arrived: now the job may end, and the command with it.
+      onStdout: (stdout) => /^c20500$/m.test(stdout) && writeFileSync(join(booksDir, 'release'), ''),
+    });
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(result.stdout.split('\n').filter((line) => /^c\d+$/.test(line))).toHaveLength(20500);
   });
