@@ -5,10 +5,12 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from '@nestjs/common';
 import { AppModule } from './app.module.js';
-import type { QuireConfig } from './config/config.js';
+import type { HttpConfig, QuireConfig } from './config/config.js';
+import type { Server as HttpServer } from 'node:http';
 import { openDatabase, type Database } from './db/database.js';
 import { BooksService } from './books/books.service.js';
-import { TokensService } from './api/tokens.service.js';
+import { TokensService } from './auth/tokens.service.js';
+import { applySecurityHeaders } from './api/security-headers.js';
 import { EventsGateway } from './events/events.gateway.js';
 import { setupOpenApi } from './api/openapi.js';
 import { formatProblem } from './books/problem.js';
@@ -46,11 +48,15 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
   try {
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot(config, database.dataSource, { pubsub, engine: options.engine ?? config.engine.enabled, scheduler: true }),
-      { logger: appLogger },
+      // On close, destroy the connections still open (idle keep-alive ones, long polls, upgraded
+      // sockets) instead of waiting for their clients: shutdown must end within its grace period.
+      { logger: appLogger, forceCloseConnections: true },
     );
+    applySecurityHeaders(app);
     // Books arrive as YAML text on /api/books/validate.
-    app.useBodyParser('json', { limit: '2mb' });
-    app.useBodyParser('text', { type: ['text/*', 'application/yaml', 'application/x-yaml'], limit: '2mb' });
+    app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
+    app.useBodyParser('text', { type: ['text/*', 'application/yaml', 'application/x-yaml'], limit: config.http.bodyLimitBytes });
+    applyHttpTimeouts(app.getHttpServer(), config.http);
 
     const reload = await app.get(BooksService).reload();
     for (const problem of reload.problems) logger.warn(formatProblem(problem));
@@ -82,6 +88,13 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
     await database.close();
     throw error;
   }
+}
+
+/** Idle keep-alive and header timeouts (config.ts says why); Node requires requestTimeout >= headersTimeout. */
+function applyHttpTimeouts(server: HttpServer, http: HttpConfig): void {
+  server.keepAliveTimeout = http.keepAliveTimeoutSeconds * 1000;
+  server.headersTimeout = http.headersTimeoutSeconds * 1000;
+  server.requestTimeout = Math.max(server.requestTimeout, server.headersTimeout);
 }
 
 /** `quire worker`: the engine alone, no HTTP. */

@@ -1,6 +1,8 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
+import { CurrentPrincipal } from './principal.decorator.js';
+import { requireUnscoped, type Principal } from '../auth/principal.js';
 import { metrics } from '../observability/metrics.js';
 
 // Prometheus text exposition (prom-client). Counters and histograms are this process's, recorded
@@ -14,7 +16,8 @@ export class MetricsController {
   @Get('metrics')
   @ApiOperation({ summary: 'Prometheus metrics: jobs created and ended, step durations, claim latency, queue depth and lag, events, notifications, process' })
   @Header('content-type', metrics.registry.contentType)
-  async metrics(): Promise<string> {
+  async metrics(@CurrentPrincipal() principal: Principal): Promise<string> {
+    requireUnscoped(principal, 'metrics count jobs and events of every cluster');
     await this.collect();
     return metrics.registry.metrics();
   }

@@ -49,6 +49,7 @@ const COMMON_STEP_KEYS = [
   'when',
   'estimated_duration',
   'estimated_duration_over_stop',
+  'estimate_by',
   'retry',
   'on_failure',
   'secrets',

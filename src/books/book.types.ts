@@ -31,6 +31,8 @@ export interface BookStep {
   when?: string;
   estimated_duration?: DurationInput;
   estimated_duration_over_stop?: number;
+  /** creation-time values the step's duration depends on (`params.size`): its history is kept per value */
+  estimate_by?: string[];
   retry?: RetryPolicyInput;
   on_failure?: OnFailure;
   env?: Record<string, string>;

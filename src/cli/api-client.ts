@@ -2,6 +2,15 @@
 // authorisation, and no second process opening the embedded database.
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fetchRetryingWhenSafe } from './http-retry.js';
+
+/** No server answered at the URL (as opposed to one that answered with an error). */
+export class ApiUnreachable extends Error {}
+
+/** Where the CLI looks for a server: QUIRE_URL, or this machine's PORT. */
+export function apiUrlFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return (env.QUIRE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/$/, '');
+}
 
 export class ApiClient {
   constructor(
@@ -9,34 +18,25 @@ export class ApiClient {
     readonly token: string,
   ) {}
 
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): ApiClient {
-    const baseUrl = env.QUIRE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`;
+  static fromEnv(env: Readonly<Record<string, string | undefined>> = process.env): ApiClient {
+    const baseUrl = apiUrlFromEnv(env);
     let token = env.QUIRE_TOKEN;
     const file = join(resolve(env.QUIRE_DATA_DIR ?? '.quire'), 'admin-token');
     if (!token && existsSync(file)) token = readFileSync(file, 'utf8').trim();
     if (!token) throw new Error(`no token: set QUIRE_TOKEN, or run where ${file} exists`);
-    return new ApiClient(baseUrl.replace(/\/$/, ''), token);
+    return new ApiClient(baseUrl, token);
   }
 
   async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
-    const send = () =>
-      fetch(this.baseUrl + path, {
+    let response: Response;
+    try {
+      response = await fetchRetryingWhenSafe(this.baseUrl + path, {
         method,
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-    let response: Response;
-    try {
-      try {
-        response = await send();
-      } catch (error) {
-        // A kept-alive connection the server closed just as it was reused (its idle timeout; a
-        // `follow` reads the job again after seconds of events only): a GET simply goes again.
-        if (method !== 'GET' || !isConnectionReset(error)) throw error;
-        response = await send();
-      }
     } catch (error) {
-      throw new Error(`cannot reach Quire at ${this.baseUrl} (${(error as Error).cause ?? (error as Error).message}); start it with 'quire serve' or set QUIRE_URL`, {
+      throw new ApiUnreachable(`cannot reach Quire at ${this.baseUrl} (${(error as Error).cause ?? (error as Error).message}); start it with 'quire serve' or set QUIRE_URL`, {
         cause: error,
       });
     }
@@ -54,9 +54,4 @@ export class ApiClient {
     }
     return result.body;
   }
-}
-
-function isConnectionReset(error: unknown): boolean {
-  const cause = (error as { cause?: { code?: string } }).cause;
-  return cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'EPIPE';
 }

@@ -32,7 +32,18 @@ describe('the follow display', () => {
     expect(lines[1]).toMatch(/✔ a\s+done\s+4s\/5s/);
     expect(lines[2]).toMatch(/▶ b\s+running\s+5s\/20s/);
     expect(lines[3]).toMatch(/· c\s+pending\s+est 10s/);
-    expect(lines[4]).toContain('1/3 steps, ETA 25s');
+    expect(lines[4]).toContain('1/3 steps, ETA 25s (book estimate)');
+  });
+  it('says where the ETA comes from when it was learned', () => {
+    const lines = renderJob({
+      id: 'j3',
+      state: 'running',
+      book: 'app.deploy',
+      deployment: 'web',
+      progress: { done_steps: 0, total_steps: 1, eta_s: 3, eta_basis: 'learned', eta_runs: 12 },
+      steps: [{ name: 'a', state: 'pending', estimated_duration: 3, date_started: null, duration: null }],
+    });
+    expect(lines[2]).toContain('ETA 3s (learned from 12 runs)');
   });
   it('tells what a waiting manual step asks of a person, and how to answer', () => {
     const now = Date.parse('2026-01-01T00:01:00Z');

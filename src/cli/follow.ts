@@ -3,6 +3,7 @@
 // progress bar with the ETA, output on demand. Resolves with the job's final state.
 import { io } from 'socket.io-client';
 import type { ApiClient } from './api-client.js';
+import { describeBasis } from '../jobs/estimates.js';
 
 interface StepLine {
   name: string;
@@ -19,7 +20,7 @@ interface JobSnapshot {
   book: string;
   deployment: string | null;
   steps: StepLine[];
-  progress: { done_steps: number; total_steps: number; eta_s: number };
+  progress: { done_steps: number; total_steps: number; eta_s: number; eta_basis?: string; eta_runs?: number };
 }
 interface LiveEvent {
   seq: number;
@@ -61,8 +62,9 @@ export function renderJob(job: JobSnapshot, now = Date.now()): string[] {
       lines.push(`      answer in the portal, or POST /api/jobs/${job.id}/steps/${step.name}/ack (or /reject)`);
     }
   }
-  const { done_steps, total_steps, eta_s } = job.progress;
-  lines.push(`  ${progressBar(done_steps, total_steps)} ${done_steps}/${total_steps} steps, ETA ${FINAL.includes(job.state) ? '-' : formatSeconds(eta_s)}`);
+  const { done_steps, total_steps, eta_s, eta_basis, eta_runs } = job.progress;
+  const eta = FINAL.includes(job.state) ? '-' : `${formatSeconds(eta_s)} (${describeBasis(eta_basis, eta_runs)})`;
+  lines.push(`  ${progressBar(done_steps, total_steps)} ${done_steps}/${total_steps} steps, ETA ${eta}`);
   return lines;
 }
 

@@ -1,4 +1,6 @@
 // A dry-run plan for a terminal: one line per step with its estimate and timeout.
+import { describeBasis } from '../jobs/estimates.js';
+
 interface PlanView {
   book: string;
   book_version: string;
@@ -7,6 +9,8 @@ interface PlanView {
   params: Record<string, unknown>;
   skip_reason: string | null;
   eta_s: number;
+  eta_basis?: string;
+  eta_runs?: number;
   locks: string[];
   steps: {
     position: number;
@@ -15,6 +19,8 @@ interface PlanView {
     state: string;
     estimated_duration: number;
     estimate_source: string;
+    estimate_runs?: number;
+    run_chance?: number;
     timeout: number;
     data: Record<string, unknown>;
     starts_after_s: number;
@@ -29,10 +35,17 @@ export function printPlan(plan: PlanView, write: (line: string) => void = consol
   write(`params: ${JSON.stringify(plan.params)}`);
   if (plan.skip_reason) write(`the job would be skipped: ${plan.skip_reason}`);
   for (const step of plan.steps) {
-    const estimate = `${seconds(step.estimated_duration)}${step.estimate_source === 'history' ? ' (learned)' : ''}`;
-    write(`  ${step.position + 1}. ${step.name} [${step.kind}] est ${estimate}, timeout ${seconds(step.timeout)}, starts after ${seconds(step.starts_after_s)}`);
+    const estimate = `${seconds(step.estimated_duration)} (${describeBasis(step.estimate_source === 'history' ? 'learned' : 'book', step.estimate_runs)})`;
+    write(`  ${step.position + 1}. ${step.name} [${step.kind}] est ${estimate}, timeout ${seconds(step.timeout)}, starts after ${seconds(step.starts_after_s)}${chance(step.run_chance)}`);
     if (Object.keys(step.data).length) write(`       data: ${JSON.stringify(step.data)}`);
     for (const [field, value] of Object.entries(step.rendered)) write(`       ${field}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
   }
-  write(`eta: ${seconds(plan.eta_s)}`);
+  write(`eta: ${seconds(plan.eta_s)} (${describeBasis(plan.eta_basis, plan.eta_runs)})`);
+}
+
+/** How a step's run chance reads: nothing when it surely runs. */
+function chance(runChance: number | undefined): string {
+  if (runChance === undefined || runChance >= 1) return '';
+  if (runChance <= 0) return ', will be skipped (its when is false), not in the ETA';
+  return `, runs in ${Math.round(runChance * 100)}% of recent jobs (its when)`;
 }

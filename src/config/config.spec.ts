@@ -37,6 +37,18 @@ describe('schedule configuration', () => {
   });
 });
 
+describe('HTTP configuration', () => {
+  it('keeps idle connections 65 s, headers 66 s, bodies up to 2 MiB by default', () => {
+    expect(loadConfig({}).http).toEqual({ keepAliveTimeoutSeconds: 65, headersTimeoutSeconds: 66, bodyLimitBytes: 2 * 1024 * 1024 });
+    expect(loadConfig({ QUIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '120' }).http.headersTimeoutSeconds).toBe(121);
+  });
+  it('names a bad value', () => {
+    expect(() => loadConfig({ QUIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '0' })).toThrow(/^QUIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: must be an integer from 1/);
+    expect(() => loadConfig({ QUIRE_HTTP_HEADERS_TIMEOUT_SECONDS: '65' })).toThrow(/^QUIRE_HTTP_HEADERS_TIMEOUT_SECONDS: must be above QUIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS \(65\)/);
+    expect(() => loadConfig({ QUIRE_HTTP_BODY_LIMIT_BYTES: '2mb' })).toThrow(/^QUIRE_HTTP_BODY_LIMIT_BYTES: must be an integer/);
+  });
+});
+
 describe('operating configuration', () => {
   it('has defaults for mail, links, logs and retention', () => {
     const config = loadConfig({ PORT: '4000' });

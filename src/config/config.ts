@@ -18,6 +18,7 @@ export interface QuireConfig {
   /** how often open sockets' tokens are checked again (a revoked token's socket is closed) */
   tokenRecheckSeconds: number;
   schedules: ScheduleConfig;
+  http: HttpConfig;
   notifications: NotificationConfig;
   /** `text` (Nest's console format) or `json` (one JSON object a line, through pino) */
   logFormat: 'text' | 'json';
@@ -37,6 +38,15 @@ export interface RetentionConfig {
   jobDays: number;
   /** jobs that ended `error`, kept longer to look into */
   errorJobDays: number;
+}
+
+export interface HttpConfig {
+  /** how long an idle keep-alive connection stays open: above clients' and load balancers' idle times */
+  keepAliveTimeoutSeconds: number;
+  /** how long a client may take to send a request's headers: above keepAliveTimeoutSeconds */
+  headersTimeoutSeconds: number;
+  /** the largest request body accepted (JSON or YAML); larger ones get 413 */
+  bodyLimitBytes: number;
 }
 
 export interface ScheduleConfig {
@@ -156,6 +166,24 @@ function timeZone(env: Env): string {
   }
 }
 
+/**
+ * Node closes an idle keep-alive connection after 5 s by default, while pooling clients (undici,
+ * load balancers: AWS ALB 60 s) may keep it longer and send on it as it closes: "other side
+ * closed" (issue 11). 65 s outlasts them; the headers timeout must exceed it, or Node can end a
+ * reused connection that is slow to send its next request's headers before the idle timeout.
+ */
+function httpConfig(env: Env): HttpConfig {
+  const keepAliveTimeoutSeconds = integer(env, 'QUIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS', 65, 1, 3600);
+  const headersTimeoutSeconds = integer(env, 'QUIRE_HTTP_HEADERS_TIMEOUT_SECONDS', keepAliveTimeoutSeconds + 1, 1, 3601);
+  if (headersTimeoutSeconds <= keepAliveTimeoutSeconds) {
+    throw new ConfigError(
+      'QUIRE_HTTP_HEADERS_TIMEOUT_SECONDS',
+      `must be above QUIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS (${keepAliveTimeoutSeconds}); got ${headersTimeoutSeconds}`,
+    );
+  }
+  return { keepAliveTimeoutSeconds, headersTimeoutSeconds, bodyLimitBytes: integer(env, 'QUIRE_HTTP_BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 1024 ** 3) };
+}
+
 export function loadConfig(env: Env = process.env): QuireConfig {
   const logLevel = env.QUIRE_LOG_LEVEL ?? 'log';
   if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) {
@@ -183,6 +211,7 @@ export function loadConfig(env: Env = process.env): QuireConfig {
     eventRetentionDays: integer(env, 'QUIRE_EVENT_RETENTION_DAYS', 30, 1, 36_500),
     tokenRecheckSeconds: integer(env, 'QUIRE_TOKEN_RECHECK_SECONDS', 30, 1, 3600),
     schedules: { missed: missedPolicy(env), timeZone: timeZone(env) },
+    http: httpConfig(env),
     notifications: { smtpUrl: smtpUrl(env), mailFrom: env.QUIRE_MAIL_FROM || 'quire@localhost', publicUrl: publicUrl(env, host, port) },
     logFormat: logFormat(env),
     retention: {

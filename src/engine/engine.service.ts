@@ -7,7 +7,7 @@ import type { PubSub } from '../db/pubsub.js';
 import { JobStore } from './job-store.js';
 import { JobRunner, type ChildJobs } from './job-runner.js';
 import { Worker } from './worker.js';
-import { SecretsProvider } from './secrets.js';
+import { processSecrets } from './secrets.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { registerBuiltinExecutors } from '../steps/builtin-executors.js';
 import { StepExecutorRegistry } from '../steps/step-executor.js';
@@ -35,7 +35,7 @@ export class EngineService implements OnApplicationBootstrap, BeforeApplicationS
     const executors = registerBuiltinExecutors(new StepExecutorRegistry(), handlerRegistry);
     // trigger and manual steps are run by the runner itself, with the services they need.
     executors.assertComplete(STEP_KINDS.filter((k) => k !== 'trigger' && k !== 'manual'));
-    const runner = new JobRunner(this.store, executors, new SecretsProvider(), this.childJobs(), {
+    const runner = new JobRunner(this.store, executors, processSecrets().secrets, this.childJobs(), {
       leaseSeconds: this.config.engine.leaseSeconds,
       heartbeatSeconds: this.config.engine.heartbeatSeconds,
       outputFlushMs: this.config.engine.outputFlushMs,
@@ -60,12 +60,6 @@ export class EngineService implements OnApplicationBootstrap, BeforeApplicationS
         return job.id;
       },
       state: (id) => this.jobs.state(id),
-      history: async (book, step) => {
-        const rows = (await this.dataSource.query(`SELECT recent FROM step_duration_history WHERE book_name = $1 AND step_name = $2`, [book, step])) as {
-          recent: number[];
-        }[];
-        return rows[0]?.recent ?? [];
-      },
     };
   }
 }

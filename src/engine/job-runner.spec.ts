@@ -48,7 +48,7 @@ class FakeStore {
   finishJob = (...args: unknown[]) => this.record('finishJob', args.slice(2));
 }
 
-const children: ChildJobs = { trigger: async () => 'child-1', state: async () => 'done', history: async () => [] };
+const children: ChildJobs = { trigger: async () => 'child-1', state: async () => 'done' };
 
 function jobStep(spec: Partial<BookStep> & Pick<BookStep, 'kind'>): JobStepEntity {
   return {
@@ -67,6 +67,10 @@ function jobStep(spec: Partial<BookStep> & Pick<BookStep, 'kind'>): JobStepEntit
     on_failure: 'fail',
     estimated_duration: 30,
     estimate_source: 'book',
+    estimate_runs: 0,
+    estimate_p90: null,
+    estimate_key: '',
+    run_chance: 1,
     timeout: 60,
     date_started: null,
     date_finished: null,

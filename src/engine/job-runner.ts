@@ -5,16 +5,16 @@ import type { JobEntity } from '../jobs/job.entity.js';
 import type { JobStepEntity, StepAttemptError } from '../jobs/job-step.entity.js';
 import type { BookStep, ChainTrigger } from '../books/book.types.js';
 import { parseDuration } from '../books/duration.js';
-import { runTimeFields } from '../books/templated-fields.js';
+import { outputFields, runTimeFields } from '../books/templated-fields.js';
 import { templates } from '../templates/template-engine.js';
 import type { RenderContext } from '../templates/template.types.js';
 import { JobStore, LeaseLostError, type Lease } from './job-store.js';
 import { SecretsProvider, secretEnvName } from './secrets.js';
+import { newOutputToken } from '../steps/output/output-marker.js';
 import { StepAbort, type StepAbortReason, type StepExecutorRegistry, type StepResult, type StepRun } from '../steps/step-executor.js';
 import { BoundedOutput, suffixWithin } from '../steps/output/output-buffer.js';
 import { SecretMasker, maskDeep } from '../steps/output/secret-masker.js';
 import { retryDelaySeconds } from '../steps/retry-delay.js';
-import { percentile } from '../jobs/estimates.js';
 import { withLogContext, type LogFields } from '../observability/logger.js';
 
 export interface ChildJobs {
@@ -29,9 +29,10 @@ export interface ChildJobs {
     triggeredBy: string;
     /** the same key returns the job it made the first time: a step or chain run again makes no second one */
     idempotencyKey?: string;
+    /** the clusters of whoever triggered the root job (null: unscoped): the new job may not leave them */
+    scopeClusters: string[] | null;
   }): Promise<string>;
   state(jobId: string): Promise<string>;
-  history(book: string, step: string): Promise<number[]>;
 }
 
 export interface RunnerOptions {
@@ -57,6 +58,8 @@ export class JobRunner {
   private readonly logger: Pick<Logger, 'debug' | 'log' | 'warn' | 'error'>;
   /** the heartbeat of each job this node runs, by job id */
   private readonly beats = new Map<string, () => void>();
+  /** told the delay of each retry this node schedules, so its worker claims it when due rather than at its next poll */
+  onRetryScheduled: ((delaySeconds: number) => void) | undefined;
 
   constructor(
     private readonly store: JobStore,
@@ -181,6 +184,8 @@ export class JobRunner {
   ): Promise<Outcome> {
     const { values: secretValues, missing } = this.secrets.resolve(step.spec.secrets ?? []);
     const context: RenderContext = { ...job.context, step: { data: step.data }, steps: outputs, secrets: secretValues };
+    // New each attempt: data a step echoes cannot know it (steps/output/output-marker.ts).
+    const outputToken = newOutputToken();
     const masker = new SecretMasker([...this.secrets.allValues(), ...Object.values(secretValues)]);
 
     if (step.spec.when !== undefined) {
@@ -198,7 +203,7 @@ export class JobRunner {
     if (missing.length) return this.failWithoutRunning(job, lease, step, `secrets not configured: ${missing.join(', ')} (set QUIRE_SECRET_<NAME> or QUIRE_SECRETS_FILE)`);
     let rendered: BookStep;
     try {
-      rendered = renderStep(step.spec, context);
+      rendered = renderStep(step.spec, context, outputToken);
     } catch (error) {
       return this.failWithoutRunning(job, lease, step, masker.mask((error as Error).message));
     }
@@ -210,7 +215,7 @@ export class JobRunner {
       await this.store.waitForPerson(lease, job, started, masker.mask(rendered.instructions ?? 'Acknowledge this step to continue.'));
       return { kind: 'stop' };
     }
-    const { result, output } = await this.execute(job, lease, started, rendered, secretValues, masker, signal);
+    const { result, output } = await this.execute(job, lease, started, rendered, secretValues, outputToken, masker, signal);
     return this.settle(job, lease, started, maskResult(result, masker), output);
   }
 
@@ -220,6 +225,7 @@ export class JobRunner {
     step: JobStepEntity,
     rendered: BookStep,
     secretValues: Record<string, string>,
+    outputToken: string,
     masker: SecretMasker,
     signal: AbortSignal,
   ): Promise<{ result: StepResult; output: BoundedOutput }> {
@@ -284,6 +290,7 @@ export class JobRunner {
       timeoutSeconds: step.timeout,
       retry: step.retry,
       env,
+      outputToken,
       signal: stepSignal,
       output: (chunk) => {
         pending += masker.push(chunk);
@@ -311,7 +318,7 @@ export class JobRunner {
     }
   }
 
-  /** `overdue` events when a step passes its estimate, and again its history's 90th percentile. */
+  /** `overdue` events when a step passes its estimate, and again its learned 90th percentile (frozen into the step). */
   private watchOverdue(job: JobEntity, lease: Lease, step: JobStepEntity): NodeJS.Timeout[] {
     const timers: NodeJS.Timeout[] = [];
     const warn = (after: number, threshold: 'estimate' | 'p90') =>
@@ -321,13 +328,8 @@ export class JobRunner {
         }, after * 1000),
       );
     if (step.estimated_duration < step.timeout) warn(step.estimated_duration, 'estimate');
-    void this.children
-      .history(job.book_name, step.name)
-      .then((recent) => {
-        const p90 = percentile(recent, 90);
-        if (p90 !== undefined && p90 > step.estimated_duration && p90 < step.timeout) warn(p90, 'p90');
-      })
-      .catch(() => undefined);
+    const p90 = step.estimate_p90;
+    if (p90 !== null && p90 > step.estimated_duration && p90 < step.timeout) warn(p90, 'p90');
     return timers;
   }
 
@@ -342,6 +344,7 @@ export class JobRunner {
         // does not wait for queues behind it like any other job.
         parentJobId: rendered.wait ? job.id : undefined,
         triggeredBy: `job:${job.id}`,
+        scopeClusters: job.scope_clusters ?? null,
         // An attempt interrupted by a lost worker finds the child it made; a retry makes a new one.
         idempotencyKey: `step:${step.id}:${step.attempt - step.interruptions}`,
       });
@@ -387,6 +390,7 @@ export class JobRunner {
     if (retryable && attemptsUsed < step.retry.max_attempts) {
       const delay = result.outcome === 'retry' && result.delaySeconds !== undefined ? result.delaySeconds : retryDelaySeconds(step.retry, attemptsUsed);
       await this.store.retryLater(lease, job, step, delay, error, stored);
+      this.onRetryScheduled?.(delay);
       return { kind: 'stop' };
     }
     await this.store.stepFinished(lease, job, step, { state: 'error', ...stored, error });
@@ -445,9 +449,13 @@ export class JobRunner {
           delaySeconds: spec.delay === undefined ? undefined : parseDuration(spec.delay),
           triggeredBy: `job:${job.id}`,
           idempotencyKey: `chain:${job.id}:${endedAt.toISOString()}:${key}:${i}`,
+          scopeClusters: job.scope_clusters ?? null,
         });
       } catch (chainError) {
-        this.logger.warn(`job ${job.id}: ${key} trigger '${spec.action}' refused: ${(chainError as Error).message}`);
+        const message = (chainError as Error).message;
+        this.logger.warn(`job ${job.id}: ${key} trigger '${spec.action}' refused: ${message}`);
+        // Kept on the job, where its readers look: the job's own outcome stands.
+        await this.store.chainError(job.id, { link: key, index: i, action: spec.action, error: message, at: new Date().toISOString() });
       }
     }
     await this.store.chainTriggered(job.id);
@@ -484,14 +492,24 @@ function attemptError(step: JobStepEntity, message: string, result?: StepResult)
   return { at: new Date().toISOString(), attempt: step.attempt, message, ...extra, ...status, ...trace };
 }
 
-/** The step's run-time fields rendered, each escaped for where it lands. */
-export function renderStep(spec: BookStep, context: RenderContext): BookStep {
+/**
+ * The step's run-time fields rendered, each escaped for where it lands; with `outputToken`, the
+ * `::output ` its author wrote in a shell step's `run` and `argv` (templated or not) tokenised.
+ */
+export function renderStep(spec: BookStep, context: RenderContext, outputToken?: string): BookStep {
   const rendered = structuredClone(spec) as unknown as Record<string, unknown>;
+  const marked = outputToken === undefined ? [] : outputFields(spec);
   for (const field of runTimeFields(spec)) {
+    if (marked.some((m) => sameField(m.path, field.path))) continue;
     const value = field.mode === 'json' ? templates.renderValue(field.source, context, 'json') : templates.render(field.source, context, field.mode);
     setAt(rendered, field.path, value);
   }
+  for (const field of marked) setAt(rendered, field.path, templates.render(field.source, context, field.mode, { outputToken }));
   return rendered as unknown as BookStep;
+}
+
+function sameField(a: (string | number)[], b: (string | number)[]): boolean {
+  return a.length === b.length && a.every((part, i) => part === b[i]);
 }
 
 function setAt(root: Record<string, unknown>, path: (string | number)[], value: unknown): void {

@@ -6,6 +6,9 @@ import type { JobRunner } from './job-runner.js';
 import { CHANNELS, type PubSub } from '../db/pubsub.js';
 import type { EngineConfig } from '../config/config.js';
 
+/** after a retry's delay, so that the claim's `run_at <= now()` holds when it looks */
+const RETRY_WAKE_MARGIN_MS = 50;
+
 export class Worker {
   private readonly logger = new Logger('Worker');
   private readonly running = new Set<Promise<void>>();
@@ -18,6 +21,7 @@ export class Worker {
   private lastRoundAt: Date | null = null;
   private startedAt = new Date();
   private timers: NodeJS.Timeout[] = [];
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   private unsubscribe: Array<() => void> = [];
 
   constructor(
@@ -29,6 +33,16 @@ export class Worker {
 
   start(): void {
     this.startedAt = new Date();
+    // A retry is due after its delay: waiting for the next poll after that added up to a poll
+    // interval (1 s by default) to every retried step, and made the learned cost of a retry
+    // (BOOKS.md section 7) vary by as much. Polling still backs this up, on every node.
+    this.runner.onRetryScheduled = (delaySeconds) => {
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        this.wake();
+      }, delaySeconds * 1000 + RETRY_WAKE_MARGIN_MS);
+      this.retryTimers.add(timer);
+    };
     this.unsubscribe = [
       this.pubsub.subscribe(CHANNELS.jobs, () => this.wake()),
       // The heartbeat finds cancel requests too; the notification only makes it sooner.
@@ -126,6 +140,7 @@ export class Worker {
     this.stopping = true;
     this.drain.abort();
     this.timers.forEach(clearInterval);
+    this.retryTimers.forEach(clearTimeout);
     this.unsubscribe.forEach((off) => off());
     const all = () => Promise.allSettled([...this.running]);
     const graceMs = this.config.shutdownGraceSeconds * 1000;

@@ -7,6 +7,10 @@ export interface Progress {
   done_steps: number;
   total_steps: number;
   eta_s: number;
+  /** where eta_s comes from: 'learned' when every step it still counts has a learned estimate (BOOKS.md section 7) */
+  eta_basis: 'learned' | 'book';
+  /** the fewest runs those learned estimates come from; 0 for 'book' */
+  eta_runs: number;
 }
 
 export interface DeployEventInput {

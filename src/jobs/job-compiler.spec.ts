@@ -13,7 +13,7 @@ import type { ClusterEntity } from '../inventory/cluster.entity.js';
 import type { GroupEntity } from '../inventory/group.entity.js';
 import type { DeploymentEntity } from '../inventory/deployment.entity.js';
 import { handlerRegistry } from '../steps/demo.handlers.js';
-import { compileJob } from './job-compiler.js';
+import { compileJob, foreseeWhen } from './job-compiler.js';
 
 const VALID = join(packageRoot(), 'test', 'fixtures', 'books', 'valid');
 
@@ -109,5 +109,33 @@ describe('compiling the valid book fixtures', () => {
       expect(JSON.stringify(step.data)).not.toContain('{{');
     }
     expect(job.eta_s).toBeGreaterThan(0);
+  });
+});
+
+describe('foreseeWhen', () => {
+  const context = {
+    params: { notify: false, env: 'prod' },
+    deployment: { id: 'd', name: 'web', kind: 'app', vars: {}, state: 'draft' },
+  } as never;
+  const step = (when: string, secrets?: string[]) => ({ name: 's', kind: 'shell' as const, run: 'true', when, secrets });
+
+  it('decides a when on params, the target and step.data when the job is created', () => {
+    expect(foreseeWhen(step('{{params.notify}}'), context, {}, new Set())).toBe(false);
+    expect(foreseeWhen(step("{{eq params.env 'prod'}}"), context, {}, new Set())).toBe(true);
+    expect(foreseeWhen(step('{{step.data.go}}'), context, { go: true }, new Set())).toBe(true);
+  });
+
+  it('decides a when on a secret by whether it is configured, never by its value', () => {
+    const when = "{{ne (default secrets.token '') ''}}";
+    expect(foreseeWhen(step(when, ['token']), context, {}, new Set())).toBe(false);
+    expect(foreseeWhen(step(when, ['token']), context, {}, new Set(['token']))).toBe(true);
+    // a secret the step does not list is not given to its when, at creation as at run time
+    expect(foreseeWhen(step(when), context, {}, new Set(['token']))).toBe(false);
+  });
+
+  it('leaves a when on earlier outputs, or one that cannot render yet, undecided', () => {
+    expect(foreseeWhen(step('{{steps.a.output.go}}'), context, {}, new Set())).toBeUndefined();
+    expect(foreseeWhen(step("{{default steps.a.output.go ''}}"), context, {}, new Set())).toBeUndefined();
+    expect(foreseeWhen(step('{{secrets.token}}', ['token']), context, {}, new Set())).toBeUndefined();
   });
 });

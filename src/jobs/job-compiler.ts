@@ -10,7 +10,7 @@ import { TemplateError, type RenderContext } from '../templates/template.types.j
 import type { HandlerRegistry } from '../steps/handler-registry.js';
 import { ErrorCode, QuireError, type ErrorDetail } from '../common/errors.js';
 import { validateParams } from './params-validator.js';
-import { chooseEstimate, etaSeconds, type DurationHistory } from './estimates.js';
+import { chooseEstimate, estimateKey, etaOf, learnedRunChance, type StepHistory } from './estimates.js';
 import type { DeploymentTarget } from '../inventory/inventory.service.js';
 import type { RetryPolicy } from './job-step.entity.js';
 
@@ -19,8 +19,11 @@ export interface CompileInput {
   target: DeploymentTarget;
   params: unknown;
   triggeredBy: string;
-  history: ReadonlyMap<string, DurationHistory>;
+  /** what each step learned, by historyKey(step name, estimate key) */
+  history: ReadonlyMap<string, StepHistory>;
   learnMinSamples: number;
+  /** names of the secrets configured here: a step's `when` may test whether one is (BOOKS.md section 7) */
+  secretNames?: ReadonlySet<string>;
   handlers: HandlerRegistry;
   jobId?: string;
 }
@@ -37,6 +40,10 @@ export interface CompiledStep {
   on_failure: 'fail' | 'continue' | 'ignore';
   estimated_duration: number;
   estimate_source: 'book' | 'history';
+  estimate_runs: number;
+  estimate_p90: number | null;
+  estimate_key: string;
+  run_chance: number;
   timeout: number;
 }
 
@@ -66,6 +73,8 @@ export interface CompiledJob {
   skip_reason: string | null;
   steps: CompiledStep[];
   eta_s: number;
+  eta_basis: 'learned' | 'book';
+  eta_runs: number;
 }
 
 const CREATION_ROOTS = new Set(['deployment', 'group', 'cluster', 'params', 'job', 'book']);
@@ -99,7 +108,13 @@ export async function compileJob(input: CompileInput): Promise<CompiledJob> {
     } catch (error) {
       renderProblems.push({ step: spec.name, field: 'serialize', message: `step ${spec.name}, serialize: ${messageOf(error)}` });
     }
-    const estimate = chooseEstimate(policy.estimated_duration_s, policy.multiplier, input.history.get(spec.name), input.learnMinSamples);
+    const key = estimateKey(spec.estimate_by, context);
+    const history = input.history.get(historyKey(spec.name, key));
+    const estimate = chooseEstimate(policy.estimated_duration_s, policy.multiplier, history, input.learnMinSamples);
+    // A `when` decided by what is known now takes the step out of the ETA (or keeps it in); one
+    // that reads earlier steps' outputs counts as often as the step ran in recent jobs.
+    const foreseen = spec.when === undefined ? true : foreseeWhen(spec, context, data, input.secretNames ?? new Set());
+    const runChance = foreseen === undefined ? (learnedRunChance(history, input.learnMinSamples) ?? 1) : foreseen ? 1 : 0;
     steps.push({
       position,
       name: spec.name,
@@ -111,12 +126,15 @@ export async function compileJob(input: CompileInput): Promise<CompiledJob> {
       retry: policy.retry,
       on_failure: policy.on_failure,
       ...estimate,
+      estimate_key: key,
+      run_chance: runChance,
     });
   }
   if (renderProblems.length) {
     throw new QuireError(ErrorCode.InvalidParams, `serialize failed: ${renderProblems.map((p) => p.message).join('; ')}`, renderProblems);
   }
 
+  const eta = skipReason ? { eta_s: 0, eta_basis: 'book' as const, eta_runs: 0 } : etaOf(steps);
   const targetId = target.deployment?.id ?? target.group?.id ?? target.cluster?.id ?? 'none';
   return {
     id,
@@ -142,8 +160,33 @@ export async function compileJob(input: CompileInput): Promise<CompiledJob> {
     notify: book.notify ?? [],
     skip_reason: skipReason,
     steps,
-    eta_s: skipReason ? 0 : etaSeconds(steps),
+    ...eta,
   };
+}
+
+/** Where a step's history is found in CompileInput.history. */
+export function historyKey(stepName: string, estimateKey: string): string {
+  return `${stepName}\u0000${estimateKey}`;
+}
+
+/** Stands for a configured secret's value: a `when` at creation may learn only that it exists. */
+const PRESENT = 'configured';
+
+/**
+ * The step's `when`, decided at creation when it reads only what is known then (params, the
+ * target, serialize data, whether its secrets are configured); undefined when it reads earlier
+ * steps' outputs or cannot be rendered yet. The runner still decides at run time: this only
+ * shapes the ETA.
+ */
+export function foreseeWhen(spec: BookStep, context: RenderContext, data: Record<string, unknown>, secretNames: ReadonlySet<string>): boolean | undefined {
+  const when = spec.when!;
+  try {
+    if (templates.references(when).some((ref) => ref.path[0] === 'steps')) return undefined;
+    const secrets = Object.fromEntries((spec.secrets ?? []).filter((name) => secretNames.has(name.toLowerCase())).map((name) => [name, PRESENT]));
+    return templates.isTruthy(templates.render(when, { ...context, step: { data }, secrets }, 'text'));
+  } catch {
+    return undefined;
+  }
 }
 
 function renderContext(input: CompileInput, jobId: string, params: Record<string, unknown>): RenderContext {

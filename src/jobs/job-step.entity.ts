@@ -38,10 +38,18 @@ export class JobStepEntity {
   @Column({ type: 'integer', default: 0 }) interruptions!: number;
   @JsonColumn() retry!: RetryPolicy;
   @Column({ type: 'text', default: 'fail' }) on_failure!: OnFailure;
-  /** seconds; the learned average when the history had enough samples */
+  /** seconds; the learned expected cost (outcomes and retries weighed) when the history had enough runs */
   @Column({ type: 'double precision' }) estimated_duration!: number;
   @Column({ type: 'text', default: 'book' }) estimate_source!: 'book' | 'history';
-  /** seconds: estimate × estimated_duration_over_stop */
+  /** runs the learned estimate comes from (0: the book's) */
+  @Column({ type: 'integer', default: 0 }) estimate_runs!: number;
+  /** the learned 90th percentile of one run: where a running step past its estimate is expected to end */
+  @Column({ type: 'double precision', nullable: true }) estimate_p90!: number | null;
+  /** the history this step learns from and teaches: its `estimate_by` values as JSON, '' without */
+  @Column({ type: 'text', default: '' }) estimate_key!: string;
+  /** how likely the step is to run: 0 or 1 when its `when` was decided at creation, else learned */
+  @Column({ type: 'double precision', default: 1 }) run_chance!: number;
+  /** seconds: max(book estimate, learned p99) × estimated_duration_over_stop */
   @Column({ type: 'double precision' }) timeout!: number;
   @NullableDate() date_started!: Date | null;
   @NullableDate() date_finished!: Date | null;

@@ -2,7 +2,7 @@
 import type { JobEntity } from './job.entity.js';
 import type { JobStepEntity } from './job-step.entity.js';
 import type { NotificationView } from '../notifications/notification-store.js';
-import { etaSeconds } from './estimates.js';
+import { etaOf } from './estimates.js';
 import type { Progress } from '../events/event.types.js';
 
 export interface StepView {
@@ -16,6 +16,9 @@ export interface StepView {
   max_attempts: number;
   estimated_duration: number;
   estimate_source: string;
+  estimate_runs: number;
+  estimate_p90: number | null;
+  run_chance: number;
   timeout: number;
   on_failure: string;
   data: Record<string, unknown>;
@@ -43,6 +46,9 @@ export function stepView(step: JobStepEntity): StepView {
     max_attempts: step.retry.max_attempts,
     estimated_duration: step.estimated_duration,
     estimate_source: step.estimate_source,
+    estimate_runs: step.estimate_runs,
+    estimate_p90: step.estimate_p90,
+    run_chance: step.run_chance,
     timeout: step.timeout,
     on_failure: step.on_failure,
     data: step.data,
@@ -57,16 +63,31 @@ export function stepView(step: JobStepEntity): StepView {
   };
 }
 
-export function progressOf(steps: Pick<JobStepEntity, 'state' | 'estimated_duration' | 'date_started'>[], now = Date.now()): Progress {
+/** The step columns progressOf reads (job-store's progress query selects them). */
+export const PROGRESS_COLUMNS = [
+  'state',
+  'estimated_duration',
+  'date_started',
+  'estimate_source',
+  'estimate_runs',
+  'estimate_p90',
+  'run_chance',
+] as const;
+
+export function progressOf(steps: Pick<JobStepEntity, (typeof PROGRESS_COLUMNS)[number]>[], now = Date.now()): Progress {
   const done = steps.filter((s) => ['done', 'skipped', 'error', 'cancel'].includes(s.state)).length;
-  const eta = etaSeconds(
+  const eta = etaOf(
     steps.map((s) => ({
       state: s.state,
       estimated_duration: s.estimated_duration,
+      estimate_source: s.estimate_source,
+      estimate_runs: s.estimate_runs,
+      estimate_p90: s.estimate_p90,
+      run_chance: s.run_chance,
       elapsed: s.date_started ? (now - new Date(s.date_started).getTime()) / 1000 : 0,
     })),
   );
-  return { done_steps: done, total_steps: steps.length, eta_s: eta };
+  return { done_steps: done, total_steps: steps.length, eta_s: eta.eta_s, eta_basis: eta.eta_basis, eta_runs: eta.eta_runs };
 }
 
 export function jobView(job: JobEntity, steps?: JobStepEntity[]) {
@@ -88,6 +109,7 @@ export function jobView(job: JobEntity, steps?: JobStepEntity[]) {
     params: job.params,
     triggered_by: job.triggered_by,
     parent_job_id: job.parent_job_id,
+    chain_errors: job.chain_errors ?? [],
     skip_reason: job.skip_reason,
     error: job.error,
     date_created: iso(job.date_created),

@@ -3,10 +3,11 @@ import { DataSource, In, type EntityManager, type FindOptionsWhere } from 'typeo
 import { JobEntity } from './job.entity.js';
 import { JobStepEntity } from './job-step.entity.js';
 import { StepDurationEntity } from './step-duration.entity.js';
-import { compileJob, type CompiledJob } from './job-compiler.js';
+import { compileJob, historyKey, type CompiledJob } from './job-compiler.js';
 import { jobView, type JobView } from './job.view.js';
 import { JOB_STATES, type JobState } from './job-state.js';
-import type { DurationHistory } from './estimates.js';
+import type { Outcome, StepHistory } from './estimates.js';
+import { SecretsProvider } from '../engine/secrets.js';
 import { BooksService } from '../books/books.service.js';
 import { contentHash } from '../books/canonical-json.js';
 import { InventoryService, type DeploymentTarget } from '../inventory/inventory.service.js';
@@ -22,7 +23,7 @@ import { CHANNELS, type PubSub } from '../db/pubsub.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
 import { JobStore, outcomeData, targetOf } from '../engine/job-store.js';
 import { FINAL_JOB_STATES, stepStatesLeadingTo } from './job-state.js';
-import { maySee, type Principal } from '../api/tokens.service.js';
+import { inScope, maySee, visible, type ClusterScope, type Principal } from '../auth/principal.js';
 import { NotificationStore, oweNotifications } from '../notifications/notification-store.js';
 import { metrics } from '../observability/metrics.js';
 
@@ -40,6 +41,11 @@ export interface TriggerRequest {
   delaySeconds?: number;
   /** the API caller; a token limited to some clusters sees and acts on nothing else */
   principal?: Principal;
+  /**
+   * For jobs the engine makes (trigger steps, chain links): the clusters of whoever triggered the
+   * root of the chain, which the new job may not leave and passes on to its own children.
+   */
+  scopeClusters?: ClusterScope;
 }
 
 export interface TriggerResult {
@@ -50,6 +56,9 @@ export interface TriggerResult {
 
 @Injectable()
 export class JobsService {
+  /** which secrets this node has configured: a step's `when` may test that when the job is created */
+  private readonly secrets = new SecretsProvider();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly books: BooksService,
@@ -84,7 +93,7 @@ export class JobsService {
     let offset = 0;
     const steps = compiled.steps.map((step) => {
       const start = offset;
-      if (step.state !== 'skipped') offset += step.estimated_duration;
+      if (step.state !== 'skipped') offset += step.estimated_duration * step.run_chance;
       return {
         position: step.position,
         name: step.name,
@@ -93,6 +102,9 @@ export class JobsService {
         state: step.state,
         estimated_duration: step.estimated_duration,
         estimate_source: step.estimate_source,
+        estimate_runs: step.estimate_runs,
+        estimate_p90: step.estimate_p90,
+        run_chance: step.run_chance,
         timeout: step.timeout,
         retry: step.retry,
         on_failure: step.on_failure,
@@ -114,6 +126,8 @@ export class JobsService {
       locks: compiled.locks,
       skip_reason: compiled.skip_reason,
       eta_s: compiled.eta_s,
+      eta_basis: compiled.eta_basis,
+      eta_runs: compiled.eta_runs,
       steps,
     };
   }
@@ -121,7 +135,11 @@ export class JobsService {
   async list(filter: { deployment?: string; state?: string; book?: string; limit?: number }, principal?: Principal): Promise<JobView[]> {
     const where: FindOptionsWhere<JobEntity> = {};
     if (principal?.clusterIds) where.cluster_id = In(principal.clusterIds);
-    if (filter.deployment) where.deployment_id = (await this.inventory.getDeployment(filter.deployment)).id;
+    if (filter.deployment) {
+      // Another cluster's deployment filters like a missing one: 404, not an empty list.
+      const deployment = await this.inventory.getDeployment(filter.deployment);
+      where.deployment_id = visible(principal, 'deployment', filter.deployment, deployment, deployment.cluster_id).id;
+    }
     if (filter.state) {
       const states = filter.state.split(',');
       const unknown = states.filter((s) => !JOB_STATES.includes(s as JobState));
@@ -257,6 +275,7 @@ export class JobsService {
 
   /** The record the action runs on, if the caller may see it. */
   private async resolveTarget(request: Omit<TriggerRequest, 'idempotencyKey'>): Promise<DeploymentTarget> {
+    if (!request.principal && request.scopeClusters) return this.resolveScopedTarget(request, request.scopeClusters);
     const target =
       request.scope === 'deployment'
         ? await this.inventory.deploymentTarget(request.target)
@@ -264,6 +283,26 @@ export class JobsService {
           ? await this.inventory.groupTarget(request.target)
           : await this.inventory.clusterTarget(request.target);
     if (request.principal && !maySee(request.principal, target.cluster?.id)) throw notFound(request.scope, request.target);
+    return target;
+  }
+
+  /**
+   * The target of a job the engine makes for a scoped chain. Missing and out of scope read the
+   * same, so a step's output (which the scoped token reads) does not tell which records exist.
+   */
+  private async resolveScopedTarget(request: Omit<TriggerRequest, 'idempotencyKey'>, scope: string[]): Promise<DeploymentTarget> {
+    const refused = () =>
+      new QuireError(
+        ErrorCode.NotFound,
+        `${request.scope} '${request.target}' not found among the clusters this job may act on (its root was triggered by a token limited to some clusters)`,
+      );
+    let target: DeploymentTarget;
+    try {
+      target = await this.resolveTarget({ ...request, scopeClusters: undefined });
+    } catch (error) {
+      throw error instanceof QuireError && error.code === ErrorCode.NotFound ? refused() : error;
+    }
+    if (!inScope(scope, target.cluster?.id)) throw refused();
     return target;
   }
 
@@ -288,7 +327,13 @@ export class JobsService {
 
   private async compile(version: BookVersionEntity, target: DeploymentTarget, params: unknown, triggeredBy: string): Promise<CompiledJob> {
     const rows = await this.dataSource.getRepository(StepDurationEntity).findBy({ book_name: version.name });
-    const history = new Map<string, DurationHistory>(rows.map((r) => [r.step_name, { samples: r.samples, mean: r.mean, recent: r.recent }]));
+    const history = new Map<string, StepHistory>();
+    for (const r of rows) {
+      const key = historyKey(r.step_name, r.estimate_key);
+      const byOutcome = history.get(key) ?? {};
+      byOutcome[r.outcome as Outcome] = { samples: r.samples, mean: r.mean, recent: r.recent };
+      history.set(key, byOutcome);
+    }
     return compileJob({
       bookVersion: version,
       target,
@@ -296,6 +341,7 @@ export class JobsService {
       triggeredBy,
       history,
       learnMinSamples: this.config.learnMinSamples,
+      secretNames: this.secrets.names(),
       handlers: handlerRegistry,
     });
   }
@@ -310,7 +356,7 @@ export class JobsService {
       }
       const skipped = compiled.skip_reason !== null;
       const now = new Date();
-      const { steps, eta_s, ...jobFields } = compiled;
+      const { steps, eta_s, eta_basis, eta_runs, ...jobFields } = compiled;
       const inserted = await manager
         .createQueryBuilder()
         .insert()
@@ -322,6 +368,7 @@ export class JobsService {
           idempotency_scope: request.idempotencyKey ? idempotencyScope(request) : null,
           request_hash: requestHash,
           parent_job_id: request.parentJobId ?? null,
+          scope_clusters: scopeOf(request),
           date_scheduled: now,
           run_at: request.delaySeconds ? new Date(now.getTime() + request.delaySeconds * 1000) : now,
           date_done: skipped ? now : null,
@@ -340,7 +387,7 @@ export class JobsService {
         type: 'job',
         ...targetOf(compiled),
         state: skipped ? 'done' : 'scheduled',
-        progress: { done_steps: skipped ? steps.length : 0, total_steps: steps.length, eta_s },
+        progress: { done_steps: skipped ? steps.length : 0, total_steps: steps.length, eta_s, eta_basis, eta_runs },
         data: skipped ? { ...outcomeData(compiled), skip_reason: compiled.skip_reason } : { action: compiled.action, book: compiled.book_name },
       });
       if (skipped) await oweNotifications(manager, compiled, 'done');
@@ -391,6 +438,11 @@ function idempotencyConflict(key: string): QuireError {
 function hashRequest(request: TriggerRequest, target: DeploymentTarget): string {
   const targetId = (target.deployment ?? target.group ?? target.cluster)?.id ?? null;
   return contentHash([request.scope, targetId, request.action, request.params ?? {}]);
+}
+
+/** The clusters the new job and everything it causes stay inside: the caller's, or its root's. */
+function scopeOf(request: TriggerRequest): ClusterScope {
+  return request.principal ? request.principal.clusterIds : (request.scopeClusters ?? null);
 }
 
 /** Whose key it is: each API token has its own keys; the engine's own triggers share one space. */

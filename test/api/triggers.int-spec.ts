@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { TokensService } from '../../src/api/tokens.service.js';
+import { TokensService } from '../../src/auth/tokens.service.js';
 
 const FIXTURES = join(process.cwd(), 'test/fixtures/service-books');
 
@@ -52,7 +52,7 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     ]);
     expect(job.steps[0].data).toEqual({ dir: '/srv/app-1/15.2', replicas: 1 });
     expect(job.steps[0].max_attempts).toBe(3);
-    expect(job.progress).toEqual({ done_steps: 0, total_steps: 3, eta_s: 74 });
+    expect(job.progress).toMatchObject({ done_steps: 0, total_steps: 3, eta_s: 74, eta_basis: 'book', eta_runs: 0 });
     const fetched = await app.api('GET', `/api/jobs/${job.id}`);
     expect(fetched.body.job.steps).toHaveLength(3);
     const events = await db.query('SELECT type, payload FROM deploy_events WHERE job_id = $1', [job.id]);
@@ -65,7 +65,7 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
       params: { version: 'x.y', replicas: 0, extra: 1 },
     });
     expect(status).toBe(400);
-    expect(body.details.map((d: any) => d.field).sort()).toEqual(['params.replicas', 'params.version']);
+    expect(body.details.map((d: any) => d.field).sort()).toEqual(['params.extra', 'params.replicas', 'params.version']);
     const missing = await app.api('POST', '/api/deployments/app-2/actions/deploy', { params: {} });
     expect(missing.status).toBe(400);
     expect(missing.body.details[0].field).toBe('params.version');
@@ -175,7 +175,8 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
     await db.query(`INSERT INTO step_duration_history (book_name, step_name, samples, mean, recent) VALUES ('svc.deploy', 'probe', 3, 7.5, '{7,8,7.5}')`);
     const { body } = await app.api('POST', '/api/books/plan', { deployment: 'app-1', action: 'deploy', params: { version: '3' } });
     const probe = body.plan.steps.find((s: any) => s.name === 'probe');
-    expect([probe.estimated_duration, probe.estimate_source, probe.timeout]).toEqual([7.5, 'history', 37.5]);
+    // The timeout is max(book estimate 60 s, learned p99 8 s) × 5: learning never tightens it (BOOKS.md section 7).
+    expect([probe.estimated_duration, probe.estimate_source, probe.estimate_runs, probe.timeout]).toEqual([7.5, 'history', 3, 300]);
   });
 
   it('keeps a job on the book version it was compiled from when the book changes', async () => {

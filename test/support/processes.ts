@@ -8,7 +8,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { fetchRetryingWhenSafe } from '../../src/cli/http-retry.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -269,7 +271,8 @@ export class QuireCluster {
     headers: Record<string, string> = {},
   ): Promise<{ status: number; body: T }> {
     if (!this.api_) throw new Error('no serve process started');
-    const response = await fetch(this.api_.url + path, {
+    // Sent again after a dropped connection only when that is safe (a read, a keyed trigger).
+    const response = await fetchRetryingWhenSafe(this.api_.url + path, {
       method,
       headers: { authorization: `Bearer ${this.api_.token}`, 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -278,12 +281,13 @@ export class QuireCluster {
     return { status: response.status, body: text ? (JSON.parse(text) as T) : (undefined as T) };
   }
 
-  /** Triggers an action; returns the job id (fails the test on anything but 200/202). */
+  /** Triggers an action, under a fresh Idempotency-Key; returns the job id (fails the test on anything but 200/202). */
   async trigger(deployment: string, action: string, params: Record<string, unknown> = {}): Promise<string> {
     const { status, body } = await this.api(
       'POST',
       `/api/deployments/${encodeURIComponent(deployment)}/actions/${encodeURIComponent(action)}`,
       { params },
+      { 'idempotency-key': `test-${randomUUID()}` },
     );
     if (status !== 202 && status !== 200) throw new Error(`trigger ${deployment} ${action}: ${status} ${JSON.stringify(body)}`);
     return (body as { job: { id: string } }).job.id;
