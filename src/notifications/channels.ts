@@ -1,7 +1,7 @@
 // The two outbound channels. Each attempt either returns (delivered) or throws a DeliveryError
 // that says whether trying again may help. Neither ever sees a job's worker: sending happens
 // after the job's end committed, on whichever node claims the delivery.
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { DeliveryError, webhookStatus } from './delivery-retry.js';
 
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -37,7 +37,8 @@ export class Mailer {
   async send(to: string, content: { subject: string; text: string }, messageId: string): Promise<void> {
     // Retried: the setting may be fixed, and another node may have it.
     if (!this.smtpUrl) throw new DeliveryError('QUIRE_SMTP_URL is not set on this node', true);
-    this.transport ??= nodemailer.createTransport(this.smtpUrl);
+    // Loaded on the first email: most nodes never send one, and every CLI command loads this module.
+    this.transport ??= (await import('nodemailer')).default.createTransport(this.smtpUrl);
     try {
       await this.transport.sendMail({ from: this.from, to, subject: content.subject, text: content.text, messageId: `<${messageId}@quire>` });
     } catch (error) {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { DataSource } from 'typeorm';
 import { QUIRE_CONFIG } from '../config/config.module.js';
 import type { QuireConfig } from '../config/config.js';
-import { SecretsProvider } from '../engine/secrets.js';
+import { processSecrets } from '../engine/secrets.js';
 import { metrics } from '../observability/metrics.js';
 import { withLogContext } from '../observability/logger.js';
 import { Mailer, postWebhook } from './channels.js';
@@ -22,7 +22,8 @@ const CLAIM_LEASE_S = 60;
 export class NotificationsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Notifications');
   private readonly store: NotificationStore;
-  private readonly secrets = new SecretsProvider();
+  // The secrets as the process started: `quire` takes them out of process.env before anything runs.
+  private readonly secrets = processSecrets().secrets;
   private readonly mailer: Mailer;
   private timer: NodeJS.Timeout | null = null;
   private sending: Promise<void> | null = null;
