@@ -91,7 +91,7 @@ export class JobCleaner implements OnApplicationBootstrap, OnApplicationShutdown
     return result;
   }
 
-  /** One batch of finished jobs, with their events; steps and deliveries go by ON DELETE CASCADE. */
+  /** One batch of finished jobs, with their events and activity; steps and deliveries go by ON DELETE CASCADE. */
   async pruneJobs(batch = CLEAN_BATCH): Promise<{ jobs: number; events: number }> {
     const { jobDays, errorJobDays } = this.config.retention;
     return this.dataSource.transaction(async (manager) => {
@@ -99,6 +99,8 @@ export class JobCleaner implements OnApplicationBootstrap, OnApplicationShutdown
       if (rows.length === 0) return { jobs: 0, events: 0 };
       const ids = rows.map((r) => r.id);
       const events = (await manager.query(`DELETE FROM deploy_events WHERE job_id = ANY($1::uuid[])`, [ids])) as [unknown, number];
+      // job_activity has no foreign key (it is written beside the job, not through it).
+      await manager.query(`DELETE FROM job_activity WHERE job_id = ANY($1::uuid[])`, [ids]);
       await manager.query(`DELETE FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
       return { jobs: ids.length, events: Number(events[1] ?? 0) };
     });

@@ -8,7 +8,7 @@ import { jobLink, jobView, progressOf, type JobLink, type JobView } from './job.
 import { activityOf, recordActivity, type ActivityView } from './job-activity.js';
 import { JOB_STATES, type JobState } from './job-state.js';
 import type { Outcome, StepHistory } from './estimates.js';
-import { SecretsProvider } from '../engine/secrets.js';
+import { processSecrets } from '../engine/secrets.js';
 import { BooksService } from '../books/books.service.js';
 import { contentHash } from '../books/canonical-json.js';
 import { InventoryService, type DeploymentTarget } from '../inventory/inventory.service.js';
@@ -76,7 +76,8 @@ export interface TriggerResult {
 @Injectable()
 export class JobsService {
   /** which secrets this node has configured: a step's `when` may test that when the job is created */
-  private readonly secrets = new SecretsProvider();
+  // The secrets as the process started: `quire serve` has taken them out of process.env since.
+  private readonly secrets = processSecrets().secrets;
 
   constructor(
     private readonly dataSource: DataSource,

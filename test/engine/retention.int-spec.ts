@@ -64,6 +64,7 @@ describe('job retention', () => {
     await db.query(`UPDATE jobs SET parent_job_id = $2 WHERE id = $1`, [child.job.id, parent]);
     const live = child.job.id as string;
     expect(await count(`SELECT count(*) AS n FROM deploy_events WHERE job_id = $1`, [oldDone])).toBeGreaterThan(0);
+    expect(await count(`SELECT count(*) AS n FROM job_activity WHERE job_id = $1`, [oldDone])).toBeGreaterThan(0);
 
     const result = await cleaner().clean();
     expect(result.jobs).toBe(4);
@@ -74,6 +75,7 @@ describe('job retention', () => {
       expect(await count(`SELECT count(*) AS n FROM job_steps WHERE job_id = $1`, [gone])).toBe(0);
       expect(await count(`SELECT count(*) AS n FROM deploy_events WHERE job_id = $1`, [gone])).toBe(0);
       expect(await count(`SELECT count(*) AS n FROM notification_deliveries WHERE job_id = $1`, [gone])).toBe(0);
+      expect(await count(`SELECT count(*) AS n FROM job_activity WHERE job_id = $1`, [gone])).toBe(0);
     }
     for (const kept of [recentDone, oldError, owesChain, owesNotice, parent, live]) expect(await exists(kept)).toBe(true);
     expect(await count(`SELECT count(*) AS n FROM job_steps WHERE job_id = $1`, [recentDone])).toBeGreaterThan(0);
