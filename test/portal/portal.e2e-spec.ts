@@ -906,9 +906,13 @@ describe('portal in a browser', () => {
     await page.getByLabel('Search').fill('fleet-05');
     await page.locator('p[role=status]', { hasText: /^1–10 of 10 deployments$/ }).waitFor();
     expect(page.url()).toContain('q=fleet-05');
+    // A deployment whose last job failed needs attention; the filter shows only such ones.
+    await settled((await app.api('POST', '/api/deployments/fleet-007/actions/check', {})).body.job.id);
     await page.getByLabel('Search').fill('');
     await page.getByLabel('Needs attention').check();
-    await page.getByRole('article', { name: 'shop-api' }).waitFor();
+    await page.getByRole('article', { name: 'fleet-007' }).locator('.last-error').waitFor();
+    const cards = page.locator('article.deployment');
+    expect(await cards.count()).toBe(await cards.filter({ has: page.locator('.last-error') }).count());
     await shot(page, 'laptop-deployments-attention');
     await page.setViewportSize(PHONE);
     await page.getByLabel('Needs attention').uncheck();
