@@ -3,7 +3,7 @@
 // move without a reload, cancel a long job, filter the jobs list, a read-only token, the polling
 // fallback without socket.io, and a phone-sized screen. Screenshots go to
 // test-output/screenshots/ (kept by CI as artifacts).
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -105,6 +105,10 @@ const RELEASE_BOOK = `name: web.release
 description: A release that needs a person's approval
 kind: web
 action: release
+params:
+  type: object
+  properties:
+    channel: { type: string, default: stable }
 steps:
   - name: build
     kind: shell
@@ -119,6 +123,70 @@ steps:
     run: "echo published"
     estimated_duration: 1
 `;
+
+// Issue 10: outcomes, links between jobs, a group book, a destructive book, an overrunning step.
+const MIXED_BOOK = `name: web.mixed
+description: One of each outcome
+kind: web
+action: mixed
+params:
+  type: object
+  properties:
+    run_optional: { type: boolean, default: false }
+steps:
+  - { name: first, kind: shell, run: "echo one; echo ::output version=1.2.3", estimated_duration: 1 }
+  - { name: flaky, kind: shell, run: "echo flaky >&2; exit 3", on_failure: ignore, estimated_duration: 1 }
+  - { name: optional, kind: shell, run: "echo optional", when: "{{params.run_optional}}" }
+  - { name: breaks, kind: shell, run: "echo breaking; exit 4", estimated_duration: 1 }
+  - { name: never, kind: shell, run: "echo never" }
+`;
+
+const PARENT_BOOK = `name: web.parent
+kind: web
+action: parent
+steps:
+  - { name: call, kind: trigger, action: child, wait: true, estimated_duration: 2 }
+on_success:
+  - trigger: chained
+`;
+const CHILD_BOOK = `name: web.child
+kind: web
+action: child
+steps:
+  - { name: work, kind: shell, run: "echo child work", estimated_duration: 1 }
+`;
+const CHAINED_BOOK = `name: web.chained
+kind: web
+action: chained
+steps:
+  - { name: work, kind: shell, run: "echo chained work", estimated_duration: 1 }
+`;
+const GROUP_BOOK = `name: web.report
+kind: web
+action: report
+scope: group
+steps:
+  - { name: report, kind: shell, run: "echo report of {{group.name}}", estimated_duration: 1 }
+`;
+const DESTROY_BOOK = `name: web.destroy
+description: Remove the app
+kind: web
+action: destroy
+allowed_from: [deployed]
+sets_state: dropped
+confirm: true
+steps:
+  - { name: remove, kind: shell, run: "echo removed {{deployment.name}}", estimated_duration: 1 }
+`;
+const SLOW_BOOK = `name: web.slow
+kind: web
+action: slow
+steps:
+  - { name: overrun, kind: shell, run: "for i in $(seq 1 10); do echo slow $i; sleep 1; done", estimated_duration: 1, estimated_duration_over_stop: 60 }
+  - { name: after, kind: shell, run: "echo after", estimated_duration: 1 }
+`;
+
+const AXE = readFileSync(join(process.cwd(), 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -138,6 +206,8 @@ describe('portal in a browser', () => {
     writeFileSync(join(booksDir, 'web.soak.book.yaml'), SOAK_BOOK);
     writeFileSync(join(booksDir, 'web.check.book.yaml'), CHECK_BOOK);
     writeFileSync(join(booksDir, 'web.release.book.yaml'), RELEASE_BOOK);
+    const more = { mixed: MIXED_BOOK, parent: PARENT_BOOK, child: CHILD_BOOK, chained: CHAINED_BOOK, report: GROUP_BOOK, destroy: DESTROY_BOOK, slow: SLOW_BOOK };
+    for (const [name, text] of Object.entries(more)) writeFileSync(join(booksDir, `web.${name}.book.yaml`), text);
     // A short grace period: the worker's shutdown waits it out (its timer is not cleared).
     app = await startTestApp({ booksDir, env: { QUIRE_SHUTDOWN_GRACE_SECONDS: '1' } });
     browser = await chromium.launch({
@@ -183,12 +253,45 @@ describe('portal in a browser', () => {
     await page.getByRole('heading', { level: 1, name: 'Deployments' }).waitFor();
   }
 
+  /**
+   * GET /api/me as the server answers it; where the server has no such route yet (404), the
+   * answer given here, so the portal's use of the role is tested either way.
+   */
+  async function meAnswers(page: Page, me: { name: string; role: string; clusters: null }): Promise<void> {
+    await page.route('**/api/me', async (route) => {
+      const response = await route.fetch();
+      if (response.status() === 404) await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(me) });
+      else await route.fulfill({ response });
+    });
+  }
+
   const shot = async (page: Page, name: string) => {
     await sleep(600); // let the progress bar's glide finish
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
   };
 
+  /** axe-core on the page as it is: serious and critical violations fail the test. */
+  async function axe(page: Page, where: string): Promise<void> {
+    await page.evaluate(AXE);
+    const violations = await page.evaluate(async () => {
+      const result = await window.axe.run(document, { resultTypes: ['violations'] });
+      return result.violations
+        .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v: any) => `${v.id}: ${v.help} at ${v.nodes.map((n: any) => n.target.join(' ')).slice(0, 3).join('; ')}`);
+    });
+    expect({ where, violations }).toEqual({ where, violations: [] });
+  }
+
   const jobBadge = (page: Page) => page.locator('.page-head h1 .badge');
+  const settled = async (id: string, ms = 30_000) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const job = (await app.api('GET', `/api/jobs/${id}`)).body.job;
+      if (['done', 'error', 'cancel'].includes(job.state)) return job;
+      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state}`);
+      await sleep(200);
+    }
+  };
   const stepOutput = (page: Page, step: string) =>
     page.locator('li.step', { has: page.getByRole('heading', { name: step }) }).locator('pre.output');
 
@@ -460,7 +563,7 @@ describe('portal in a browser', () => {
     expect(page.url()).toContain('state=cancel');
 
     await page.getByLabel('State').selectOption('');
-    await page.getByLabel('Deployment').selectOption('shop-web');
+    await page.getByLabel('Target').fill('shop-web');
     const shopWebJobs = (await app.api('GET', '/api/jobs?deployment=shop-web')).body.jobs.length;
     expect(shopWebJobs).toBeGreaterThanOrEqual(1);
     await page.waitForFunction((n) => {
@@ -497,6 +600,7 @@ describe('portal in a browser', () => {
   it('shows a read-only token no action buttons, and the API refusal if it tries', async () => {
     const { token } = await app.server.app.get(TokensService).create('portal viewer', 'viewer');
     const page = await open();
+    await meAnswers(page, { name: 'portal viewer', role: 'viewer', clusters: null });
     await signIn(page, token);
     await page.getByRole('heading', { name: 'shop-web' }).waitFor();
     await expect(page.getByRole('link', { name: 'deploy shop-web' }).count()).resolves.toBe(0);
@@ -536,4 +640,331 @@ describe('portal in a browser', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot(page, 'phone-form-dark');
   }, 60_000);
+
+  it('tells outcomes truly: counts, ignored failures, plain skip reasons, outputs apart from the log', async () => {
+    for (const viewport of [LAPTOP, PHONE]) {
+      const page = await open(viewport);
+      await signIn(page);
+      const { body } = await app.api('POST', '/api/deployments/blog-web/actions/mixed', { params: {} });
+      await page.goto(`${app.url}/#/jobs/${body.job.id}`);
+      await waitForJobState(page, 'error', 20_000);
+      await page.locator('.progress-text', { hasText: 'Failed at step breaks: 3 ran · 1 failed · 1 ignored · 2 skipped.' }).waitFor({ timeout: 10_000 });
+      // The bar shows what ran (3 of 5), never a full bar for a job that did not finish.
+      await page.waitForFunction(() => document.querySelector('#job-progress').value === 600, undefined, { timeout: 5000 });
+      expect(await page.locator('#job-progress').getAttribute('aria-valuetext')).toBe('60%, 3 ran · 1 failed · 1 ignored · 2 skipped');
+      const flaky = page.locator('li.step').nth(1);
+      await expect(flaky.locator('.ignored-tag').isVisible()).resolves.toBe(true);
+      expect(await flaky.locator('.step-error-message').textContent()).toMatch(/^Failed, ignored \(on_failure: ignore\): /);
+      const optional = page.locator('li.step').nth(2);
+      expect(await optional.locator('.step-skip-reason').textContent()).toBe('skipped: params.run_optional is false');
+      expect(await optional.locator('.error-text').count()).toBe(0);
+      // `::output version=1.2.3` is an output, not a log line.
+      const first = page.locator('li.step').first();
+      await first.locator('.step-outputs dd', { hasText: '1.2.3' }).waitFor();
+      await first.locator('.step-output summary').click();
+      expect(await first.locator('pre.output').textContent()).toBe('one\n');
+      await shot(page, `${viewport === PHONE ? 'phone' : 'laptop'}-job-outcomes`);
+      if (viewport === PHONE) expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    }
+  }, 60_000);
+
+  it('links a parent, its trigger step, the child and the chained job both ways, by short id too', async () => {
+    const page = await open();
+    await signIn(page);
+    const { body } = await app.api('POST', '/api/deployments/edge-proxy/actions/parent', {});
+    const parent = await settled(body.job.id);
+    const chained = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const found = (await app.api('GET', `/api/jobs/${parent.id}`)).body.job.children.find((c: any) => c.action === 'chained');
+        if (found) return settled(found.id);
+        await sleep(200);
+      }
+      throw new Error('no chained job');
+    })();
+    const child = (await app.api('GET', `/api/jobs/${parent.id}`)).body.job.children.find((c: any) => c.action === 'child');
+    // The 8-character id shown everywhere resolves in the address bar.
+    await page.goto(`${app.url}/#/jobs/${parent.id.slice(0, 8)}`);
+    await waitForJobState(page, 'done');
+    const related = page.locator('.related-jobs');
+    await related.getByRole('link', { name: 'child · edge-proxy' }).waitFor();
+    await related.getByRole('link', { name: 'chained · edge-proxy' }).waitFor();
+    // The trigger step links the job it made.
+    const call = page.locator('li.step').first();
+    await call.locator('.step-trigger-link a', { hasText: `job ${child.id.slice(0, 8)}` }).waitFor();
+    await shot(page, 'laptop-job-parent');
+    await call.locator('.step-trigger-link a').click();
+    await page.waitForURL(new RegExp(`#/jobs/${child.id}$`));
+    await page.getByRole('heading', { level: 1, name: /child · edge-proxy/ }).waitFor();
+    // ...and back: "Triggered by" names and links the parent.
+    const by = page.locator('.facts div', { has: page.getByText('Triggered by', { exact: true }) }).locator('a');
+    await by.filter({ hasText: `parent job ${parent.id.slice(0, 8)} on edge-proxy` }).waitFor();
+    await page.locator('.related-jobs').getByRole('link', { name: 'parent · edge-proxy' }).click();
+    await page.waitForURL(new RegExp(`#/jobs/${parent.id}$`));
+    await page.goto(`${app.url}/#/jobs/${chained.id}`);
+    await page.locator('.related-jobs').getByRole('link', { name: 'parent · edge-proxy' }).waitFor();
+
+    // A group job is titled with the group's name.
+    const report = (await app.api('POST', '/api/groups/shop/actions/report', {})).body.job;
+    await page.goto(`${app.url}/#/jobs/${report.id}`);
+    await page.getByRole('heading', { level: 1, name: /report · group shop/ }).waitFor();
+  }, 60_000);
+
+  it('shows who acted, with the note, on a timeline beside a Gantt of steps against estimates', async () => {
+    const page = await open();
+    await signIn(page);
+    const { body } = await app.api('POST', '/api/deployments/blog-web/actions/release', { params: {} });
+    await page.goto(`${app.url}/#/jobs/${body.job.id}`);
+    const approve = page.locator('li.step').nth(1);
+    await approve.locator('.badge', { hasText: 'waiting' }).waitFor({ timeout: 15_000 });
+    // The navigation counts jobs waiting for a person.
+    try {
+      await page.locator('.nav-count', { hasText: '1' }).waitFor({ timeout: 10_000 });
+      expect(await page.locator('.nav-count').getAttribute('aria-label')).toBe('1 job waiting for a person');
+    } catch (error) {
+      await app.api('POST', `/api/jobs/${body.job.id}/cancel`); // leave no job waiting for the tests after this one
+      throw error;
+    }
+    await approve.getByLabel('Note (optional)').fill('staging looks right');
+    await approve.getByRole('button', { name: 'Acknowledge' }).click();
+    await waitForJobState(page, 'done', 15_000);
+    const activity = page.locator('ol.activity li');
+    await activity.filter({ hasText: 'acknowledged step approve' }).waitFor({ timeout: 10_000 });
+    expect(await activity.filter({ hasText: 'acknowledged' }).textContent()).toContain('initial admin acknowledged step approve');
+    expect(await activity.filter({ hasText: 'acknowledged' }).locator('q').textContent()).toBe('staging looks right');
+    expect(await activity.first().textContent()).toContain('initial admin triggered the job');
+    await expect(page.locator('.gantt .gantt-row').count()).resolves.toBe(3);
+    expect(await page.locator('.gantt-row').first().locator('.gantt-figure').textContent()).toMatch(/ \/ est\. 1 s$/);
+    await page.waitForFunction(() => !document.querySelector('.nav-count') || document.querySelector('.nav-count').hidden, undefined, { timeout: 10_000 });
+    await shot(page, 'laptop-job-activity');
+  }, 45_000);
+
+  it('keeps the ETA honest while a step overruns: never below zero, growing, the bar still moving', async () => {
+    const page = await open();
+    await signIn(page);
+    const { body } = await app.api('POST', '/api/deployments/shop-api/actions/slow', {});
+    // Where the estimate comes from, when the server says (the eta helper's progress.eta_basis).
+    await page.route(`**/api/jobs/${body.job.id}`, async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      json.job.progress = { ...json.job.progress, eta_basis: 'history', eta_runs: 12 };
+      await route.fulfill({ response, json });
+    });
+    await page.goto(`${app.url}/#/jobs/${body.job.id}`);
+    await page.locator('.eta-basis', { hasText: 'ETA learned from 12 runs' }).waitFor({ timeout: 10_000 });
+    const samples: { eta: string; value: number; output: string }[] = [];
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const sample = await page.evaluate(() => ({
+        eta: document.querySelector('.eta')?.textContent ?? '',
+        value: Number(document.querySelector('#job-progress').value),
+        output: document.querySelector('li.step pre.output')?.textContent ?? '',
+        step: document.querySelector('li.step .badge')?.textContent ?? '',
+        state: document.querySelector('.page-head h1 .badge')?.textContent ?? '',
+      }));
+      // Past its 1 s estimate: from the second line on, while the step still runs.
+      if (sample.step === 'running' && sample.output.includes('slow 2')) samples.push(sample);
+      if (sample.state === 'done' || Date.now() > deadline) break;
+      await sleep(250);
+    }
+    expect(samples.length).toBeGreaterThanOrEqual(10);
+    const seconds = samples.map((s) => Number(/ETA ([\d.]+) s/.exec(s.eta)?.[1] ?? NaN));
+    // Past its 1 s estimate the step's remainder is never zero and grows with it.
+    expect(seconds.every((n) => n > 0)).toBe(true);
+    expect(Math.max(...seconds)).toBeGreaterThan(seconds[0]!);
+    const values = samples.map((s) => s.value);
+    expect(new Set(values).size).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < values.length; i++) expect(values[i]!).toBeGreaterThanOrEqual(values[i - 1]!);
+    // The log tools: search, times per line, download.
+    await waitForJobState(page, 'done', 30_000);
+    await page.getByLabel('Search output').fill('slow 4');
+    await page.locator('li.step').first().locator('.step-output summary', { hasText: '1 matching' }).waitFor();
+    expect(await stepOutput(page, 'overrun').textContent()).toBe('slow 4\n');
+    await page.getByLabel('Search output').fill('');
+    await page.getByLabel('Times per line').check();
+    expect((await stepOutput(page, 'overrun').textContent())!.split('\n')[0]).toMatch(/^\[\d{1,2}:\d{2}:\d{2}.*\] slow 1$/);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('li.step').first().getByRole('button', { name: 'Download output' }).click(),
+    ]);
+    const file = await download.path();
+    expect(readFileSync(file!, 'utf8')).toBe(Array.from({ length: 10 }, (_, i) => `slow ${i + 1}\n`).join(''));
+    await shot(page, 'laptop-job-logs');
+  }, 150_000);
+
+  it('jumps to the running step', async () => {
+    const page = await open(PHONE);
+    await signIn(page);
+    const { body } = await app.api('POST', '/api/deployments/shop-api/actions/slow', {});
+    await page.goto(`${app.url}/#/jobs/${body.job.id}`);
+    await page.getByRole('button', { name: 'Jump to running step' }).click({ timeout: 15_000 });
+    await page.waitForFunction(() => document.activeElement?.closest('li.step')?.getAttribute('aria-current') === 'step');
+    await shot(page, 'phone-job-jump');
+    await waitForJobState(page, 'done', 60_000);
+  }, 90_000);
+
+  it('shows on deployment cards the job that set the state, the release, only allowed actions, and types to confirm', async () => {
+    const page = await open();
+    await signIn(page);
+    const deploy = (await app.api('POST', '/api/deployments/edge-proxy/actions/deploy', { params: { release: '5.0.0' } })).body.job;
+    await settled(deploy.id);
+    await page.goto(`${app.url}/#/deployments`);
+    const card = page.getByRole('article', { name: 'edge-proxy' });
+    await card.locator('.card-release code', { hasText: 'release=5.0.0' }).waitFor({ timeout: 10_000 });
+    expect(await card.locator('dt', { hasText: 'State set by' }).locator('xpath=..').locator('a').getAttribute('href')).toBe(`#/jobs/${deploy.id}`);
+    // shop-api was never deployed: destroy (allowed from deployed only) is not offered there.
+    const draft = page.getByRole('article', { name: 'shop-api' });
+    await draft.getByRole('link', { name: 'deploy shop-api' }).waitFor();
+    await expect(draft.getByRole('link', { name: 'destroy shop-api' }).count()).resolves.toBe(0);
+    await shot(page, 'laptop-deployments-cards');
+    // destroy is confirm: true: offered as dangerous, and runs only once the name is typed.
+    await card.getByRole('link', { name: 'destroy edge-proxy' }).click();
+    const run = page.getByRole('button', { name: 'Run destroy' });
+    await run.waitFor();
+    expect(await run.isDisabled()).toBe(true);
+    await page.getByLabel('Type edge-proxy to confirm').fill('edge-prox');
+    expect(await run.isDisabled()).toBe(true);
+    await page.getByLabel('Type edge-proxy to confirm').fill('edge-proxy');
+    await shot(page, 'laptop-confirm-destroy');
+    await run.click();
+    await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
+    await waitForJobState(page, 'done');
+    // Put it back for the tests after this one.
+    await app.api('PATCH', '/api/deployments/edge-proxy', { state: 'deployed' });
+  }, 60_000);
+
+  it('says when a different trigger meets a live job, and links to it; re-runs with params prefilled', async () => {
+    const page = await open();
+    await signIn(page);
+    // A release that waits for a person stays live while the form asks for another channel.
+    const first = (await app.api('POST', '/api/deployments/shop-api/actions/release', { params: { channel: 'beta' } })).body.job;
+    await page.goto(`${app.url}/#/run/deployment/shop-api/release`);
+    await page.getByLabel(/channel/).fill('stable');
+    await page.getByRole('button', { name: 'Run release' }).click();
+    const alert = page.locator('.form-errors');
+    await alert.getByRole('link', { name: `job ${first.id.slice(0, 8)}` }).waitFor({ timeout: 10_000 });
+    expect(await alert.textContent()).toContain('already live on shop-api with other params ({"channel":"beta"})');
+    await shot(page, 'laptop-run-conflict');
+    await alert.getByRole('link', { name: `job ${first.id.slice(0, 8)}` }).click();
+    await page.waitForURL(new RegExp(`#/jobs/${first.id}$`));
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await waitForJobState(page, 'cancel', 15_000);
+    await page.getByRole('link', { name: 'Re-run…' }).click();
+    await page.getByText(`Re-run of job ${first.id.slice(0, 8)}`).waitFor();
+    await expect(page.getByLabel(/channel/).inputValue()).resolves.toBe('beta');
+    // The cancel is on the record, by whom.
+    const activity = (await app.api('GET', `/api/jobs/${first.id}`)).body.job.activity.map((a: any) => a.what);
+    expect(activity).toEqual(['triggered', 'cancelled']);
+  }, 60_000);
+
+  it('finds jobs by text, action, target, state, date and needing attention', async () => {
+    const page = await open();
+    await signIn(page);
+    await page.goto(`${app.url}/#/jobs?attention=true`);
+    await page.locator('.jobs-table tbody tr').first().waitFor();
+    const states = await page.locator('.jobs-table tbody tr .badge').allTextContents();
+    expect(states.length).toBeGreaterThan(0);
+    expect(states.every((s) => s === 'error' || s === 'running')).toBe(true);
+    await page.goto(`${app.url}/#/jobs`);
+    await page.getByLabel('Search').fill('mixed');
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('.jobs-table tbody tr')];
+      return rows.length > 0 && rows.every((r) => r.textContent.includes('mixed'));
+    });
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('Action').fill('report');
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('.jobs-table tbody tr')];
+      return rows.length === 1 && rows[0].textContent.includes('group shop');
+    });
+    await page.getByLabel('Since').fill('2999-01-01');
+    await page.getByText('No jobs match these filters.').waitFor();
+    expect(page.url()).toContain('since=2999-01-01');
+    await shot(page, 'laptop-jobs-filters');
+  });
+
+  it('pages and filters many deployments, reading the fleet once per refresh', async () => {
+    for (let i = 0; i < 60; i++) {
+      const name = `fleet-${String(i).padStart(3, '0')}`;
+      expect((await app.api('POST', '/api/deployments', { name, kind: 'web', group: 'edge' })).status).toBe(201);
+    }
+    const page = await open();
+    const reads: string[] = [];
+    page.on('request', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname.startsWith('/api/')) reads.push(`${r.method()} ${url.pathname}`);
+    });
+    await signIn(page);
+    await page.locator('p[role=status]', { hasText: /^1–50 of 64 deployments$/ }).waitFor();
+    // No probe that acts (the old fake cancel), and one fleet read for one view.
+    expect(reads.filter((r) => r.startsWith('POST'))).toEqual([]);
+    // One read for the view, and at most one more when the live connection has caught up.
+    expect(reads.filter((r) => r === 'GET /api/fleet').length).toBeLessThanOrEqual(2);
+    expect(reads.filter((r) => r === 'GET /api/jobs')).toHaveLength(0);
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await page.locator('p[role=status]', { hasText: /^51–64 of 64 deployments$/ }).waitFor();
+    await page.getByLabel('Search').fill('fleet-05');
+    await page.locator('p[role=status]', { hasText: /^1–10 of 10 deployments$/ }).waitFor();
+    expect(page.url()).toContain('q=fleet-05');
+    // A deployment whose last job failed needs attention; the filter shows only such ones.
+    await settled((await app.api('POST', '/api/deployments/fleet-007/actions/check', {})).body.job.id);
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('Needs attention').check();
+    await page.getByRole('article', { name: 'fleet-007' }).locator('.last-error').waitFor();
+    const cards = page.locator('article.deployment');
+    expect(await cards.count()).toBe(await cards.filter({ has: page.locator('.last-error') }).count());
+    await shot(page, 'laptop-deployments-attention');
+    await page.setViewportSize(PHONE);
+    await page.getByLabel('Needs attention').uncheck();
+    await page.locator('p[role=status]', { hasText: /of 64 deployments$/ }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await shot(page, 'phone-deployments-paged');
+  }, 60_000);
+
+  it('sends compressed answers and static files that revalidate by content hash', async () => {
+    const js = await fetch(`${app.url}/portal/view-job.js`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(js.headers.get('content-encoding')).toBe('gzip');
+    expect(js.headers.get('cache-control')).toBe('no-cache');
+    const etag = js.headers.get('etag');
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+    await js.arrayBuffer();
+    // as a browser revalidates (fetch() alone would add `cache-control: no-cache`, which forbids a 304)
+    const again = await fetch(`${app.url}/portal/view-job.js`, { headers: { 'if-none-match': etag!, 'cache-control': 'max-age=0' } });
+    expect(again.status).toBe(304);
+    const api = await fetch(`${app.url}/api/jobs?limit=50`, { headers: { authorization: `Bearer ${app.token}`, 'accept-encoding': 'gzip' } });
+    expect(api.headers.get('content-encoding')).toBe('gzip');
+  });
+
+  it('has no serious accessibility violation on any page (axe-core), on a laptop and a phone', async () => {
+    const { body } = await app.api('GET', '/api/jobs?limit=500');
+    const done = body.jobs.find((j: any) => j.action === 'release' && j.state === 'done') ?? body.jobs[0];
+    for (const viewport of [LAPTOP, PHONE]) {
+      const page = await open(viewport);
+      await page.goto(`${app.url}/`);
+      await page.getByLabel('API token').waitFor();
+      await axe(page, 'sign-in');
+      await signIn(page);
+      await page.getByRole('article').first().waitFor();
+      await axe(page, 'deployments');
+      await page.goto(`${app.url}/#/run/deployment/shop-web/deploy`);
+      await page.getByRole('heading', { name: 'Parameters' }).waitFor();
+      await axe(page, 'run form');
+      await page.goto(`${app.url}/#/run/deployment/shop-web/destroy`);
+      await page.getByLabel('Type shop-web to confirm').waitFor();
+      await axe(page, 'run form with confirmation');
+      await page.goto(`${app.url}/#/jobs/${done.id}`);
+      await page.locator('ol.activity li').first().waitFor();
+      await axe(page, 'job');
+      await page.goto(`${app.url}/#/jobs`);
+      await page.locator('.jobs-table tbody tr').first().waitFor();
+      await axe(page, 'jobs');
+      await page.goto(`${app.url}/#/schedules`);
+      await page.getByRole('heading', { level: 1, name: 'Schedules' }).waitFor();
+      await axe(page, 'schedules');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.goto(`${app.url}/#/jobs/${done.id}`);
+      await page.locator('ol.activity li').first().waitFor();
+      await axe(page, 'job, dark');
+    }
+  }, 90_000);
 });

@@ -122,8 +122,8 @@ function startGlobal() {
   global = new LiveChannel({
     token: session.token,
     onEvent: (event) => {
-      view?.onGlobalEvent?.(event);
-      refreshWaitingSoon();
+      if (event.type === 'job') view?.onGlobalEvent?.(event);
+      if (event.type === 'job' || ['waiting', 'done', 'error', 'cancel'].includes(event.state)) refreshWaitingSoon();
     },
     onNotification: notificationToast,
     onStatus: () => {
@@ -132,8 +132,10 @@ function startGlobal() {
     },
     onCaughtUp: () => view?.refresh?.(),
   });
-  // Job events only: the views refresh on them and toasts ride on them; output chunks stay on job pages.
-  global.subscribe({ all: true, types: ['job'] });
+  // Job and step events: the views refresh on job events and toasts ride on them; output chunks stay on job pages.
+  // Step events too: a manual step that starts (or stops) waiting changes the count of jobs
+  // waiting for a person, and its job emits no job event then.
+  global.subscribe({ all: true, types: ['job', 'step'] });
   global.start();
 }
 

@@ -266,7 +266,7 @@ export function mountDeployments(root, { query = {} } = {}) {
         {
           href: `#/jobs/${encodeURIComponent(job.id)}`,
           dataset: { key: `job-${job.id}` },
-          'aria-label': `${job.action} job ${shortId(job.id)}, ${job.state ?? 'done'}`,
+          title: `${job.action} job ${shortId(job.id)}, ${job.state ?? 'done'}`,
         },
         job.action,
         ' ',

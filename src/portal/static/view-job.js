@@ -22,7 +22,7 @@ export function outcomeText(c) {
   const ran = c.done + c.failed + c.ignored;
   const parts = [`${ran} ran`];
   if (c.failed) parts.push(`${c.failed} failed`);
-  if (c.ignored) parts.push(`${c.ignored} failed (ignored)`);
+  if (c.ignored) parts.push(`${c.ignored} ignored`);
   if (c.skipped) parts.push(`${c.skipped} skipped`);
   if (c.cancelled) parts.push(`${c.cancelled} cancelled`);
   return parts.join(' · ');
@@ -41,15 +41,28 @@ export function targetText(job) {
 
 /**
  * Seconds a running step has left, honestly: its estimate while within it; past it, its
- * learned p90 (when the eta helper sends `estimate_p90`); past that too, a tenth more than it
- * has run so far. Never below zero, and it grows while the step overruns.
+ * learned p90 (when the eta helper sends `estimate_p90`); past that too, a remainder that grows
+ * with the overrun. Never below zero, and it grows while the step overruns.
  */
 export function stepRemaining(step, elapsed) {
   const est = Number(step.estimated_duration) || 0;
   if (elapsed < est) return est - elapsed;
   const p90 = Number(step.estimate_p90);
   if (Number.isFinite(p90) && p90 > elapsed) return p90 - elapsed;
-  return Math.max(1, elapsed * 0.1);
+  // Overrun by o seconds: expect a quarter of the estimate plus √o more. It grows while the step
+  // runs, yet slower than the step itself, so the bar (elapsed against elapsed + remainder) moves on.
+  return Math.max(0.5, 0.25 * est + Math.sqrt(Math.max(0, elapsed - Math.max(est, Number.isFinite(p90) ? p90 : 0))));
+}
+
+/**
+ * How much of a running step the bar shows: 90% of it across its estimate, then the last tenth
+ * approached but never reached while it overruns. Continuous and rising, so the bar neither
+ * freezes nor steps back when the estimate passes.
+ */
+export function stepShare(step, elapsed) {
+  const est = Number(step.estimated_duration) || 1;
+  const x = Math.max(0, elapsed) / est;
+  return x <= 1 ? 0.9 * x : 0.9 + 0.09 * (1 - 1 / x);
 }
 
 /** "::output key=value" lines are outputs, shown apart from the log. */
@@ -243,7 +256,8 @@ export function mountJob(root, { id: ref }, ctx) {
   }
 
   function setProgress(p, atServerMs) {
-    progress = { ...p, eta_s: Number(p.eta_s) || 0, atServerMs };
+    // Events that do not say where the estimate comes from keep what the last answer said.
+    progress = { eta_basis: progress?.eta_basis, eta_runs: progress?.eta_runs, ...p, eta_s: Number(p.eta_s) || 0, atServerMs };
   }
 
   /** Steps by outcome, as the server counted them (`progress.counts`, in the job and every event). */
@@ -828,12 +842,8 @@ export function mountJob(root, { id: ref }, ctx) {
       return (c.done + c.failed + c.ignored) / all.length;
     }
     let done = all.filter((s) => FINISHED_STEP.includes(s.state)).length;
-    // The running step's share keeps moving past its estimate: elapsed against elapsed + what is left.
     const running = all.find((s) => s.state === 'running');
-    if (running) {
-      const elapsed = elapsedOf(running);
-      done += Math.min(0.99, elapsed / Math.max(0.001, elapsed + stepRemaining(running, elapsed)));
-    }
+    if (running) done += stepShare(running, elapsedOf(running));
     return Math.min(1, done / all.length);
   }
 
