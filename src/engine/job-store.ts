@@ -144,12 +144,14 @@ export class JobStore {
         await manager.query(`SELECT EXTRACT(EPOCH FROM (now() - date_started))::double precision AS cost FROM job_steps WHERE id = $1 AND state = 'retrying'`, [step.id]),
       );
       if (previous?.cost != null && learns(step)) await this.foldHistory(manager, job.book_name, step, 'retried', Number(previous.cost));
-      // A first attempt: what passed since the step before it ended (or the job was claimed or
-      // resumed), so the ETA counts the engine's bookkeeping between steps; on a loaded 2-core box
-      // the estimates fell 5-10% short without it on jobs of 0.5 s steps (bench/eta-accuracy.mjs).
+      // A first attempt: what passed since the step before it ended (for the first step: since the
+      // job was created, resumed or due), so the ETA counts the engine's own latency and
+      // bookkeeping; on a loaded 2-core box the estimates fell 5-10% short without it on jobs of
+      // 0.5 s steps (bench/eta-accuracy.mjs). A first step's lead also holds any wait for its
+      // deployment or channel; the estimate takes the median of leads, so rare waits do not count.
       const [lead] = firstRows<{ lead: number | null }>(
         await manager.query(
-          `SELECT EXTRACT(EPOCH FROM (now() - GREATEST(j.date_running, j.date_scheduled,
+          `SELECT EXTRACT(EPOCH FROM (now() - GREATEST(j.date_scheduled, j.run_at,
              (SELECT max(p.date_finished) FROM job_steps p WHERE p.job_id = s.job_id AND p.position < s.position))))::double precision AS lead
            FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE s.id = $1 AND s.state = 'pending' AND s.attempt = 0`,
           [step.id],
