@@ -3,6 +3,20 @@ import { InitialSchema1763800000000 } from './1763800000000-initial-schema.js';
 import { IdempotencyScope1764600000000 } from './1764600000000-idempotency-scope.js';
 import { ChainPending1764700000000 } from './1764700000000-chain-pending.js';
 import { ScheduleFirings1765200000000 } from './1765200000000-schedule-firings.js';
+import { JobScope1765000000000 } from './1765000000000-job-scope.js';
+import { TokenExpiry1765000100000 } from './1765000100000-token-expiry.js';
+import { Notifications1765300000000 } from './1765300000000-notifications.js';
+import { JobRetention1765300000001 } from './1765300000001-job-retention.js';
 import { LearnedOutcomes1765400000000 } from './1765400000000-learned-outcomes.js';
 
-export const MIGRATIONS = [InitialSchema1763800000000, IdempotencyScope1764600000000, ChainPending1764700000000, ScheduleFirings1765200000000, LearnedOutcomes1765400000000];
+export const MIGRATIONS = [
+  InitialSchema1763800000000,
+  IdempotencyScope1764600000000,
+  ChainPending1764700000000,
+  ScheduleFirings1765200000000,
+  JobScope1765000000000,
+  TokenExpiry1765000100000,
+  Notifications1765300000000,
+  JobRetention1765300000001,
+  LearnedOutcomes1765400000000,
+];

@@ -7,7 +7,7 @@ import { InventoryService } from './inventory/inventory.service.js';
 import { BooksService } from './books/books.service.js';
 import { JobsService } from './jobs/jobs.service.js';
 import { EventsService } from './events/events.service.js';
-import { TokensService } from './api/tokens.service.js';
+import { TokensService } from './auth/tokens.service.js';
 import { AuthGuard } from './api/auth.guard.js';
 import { ErrorFilter } from './api/error.filter.js';
 import { HealthController } from './api/health.controller.js';
@@ -25,6 +25,9 @@ import type { PubSub } from './db/pubsub.js';
 import { SchedulesService } from './scheduler/schedules.service.js';
 import { SchedulerService, SCHEDULER_ENABLED } from './scheduler/scheduler.service.js';
 import { SchedulesController } from './api/schedules.controller.js';
+import { TokensController } from './api/tokens.controller.js';
+import { NotificationsService } from './notifications/notifications.service.js';
+import { JobCleaner } from './engine/job-cleaner.js';
 
 /** The opened database, shared by every module. */
 @Global()
@@ -49,7 +52,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource)],
-      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, MetricsController, PortalController, SchedulesController],
+      controllers: [HealthController, BooksController, ActionsController, JobsController, InventoryController, MetricsController, PortalController, SchedulesController, TokensController],
       providers: [
         InventoryService,
         BooksService,
@@ -60,6 +63,8 @@ export class AppModule {
         EventsGateway,
         SchedulesService,
         SchedulerService,
+        NotificationsService,
+        JobCleaner,
         { provide: SCHEDULER_ENABLED, useValue: options.scheduler ?? false },
         { provide: JobStore, useFactory: (ds: DataSource, events: EventsService) => new JobStore(ds, events), inject: [DataSource, EventsService] },
         { provide: PUBSUB, useValue: options.pubsub },

@@ -3,16 +3,19 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { AppModule } from './app.module.js';
-import type { QuireConfig } from './config/config.js';
+import type { HttpConfig, QuireConfig } from './config/config.js';
+import type { Server as HttpServer } from 'node:http';
 import { openDatabase, type Database } from './db/database.js';
 import { BooksService } from './books/books.service.js';
-import { TokensService } from './api/tokens.service.js';
+import { TokensService } from './auth/tokens.service.js';
+import { applySecurityHeaders } from './api/security-headers.js';
 import { EventsGateway } from './events/events.gateway.js';
 import { setupOpenApi } from './api/openapi.js';
 import { formatProblem } from './books/problem.js';
-import { LocalPubSub, PostgresPubSub, type PubSub } from './db/pubsub.js';
+import { PostgresPubSub, type PubSub } from './db/pubsub.js';
+import { createLogger } from './observability/logger.js';
 
 export interface RunningServer {
   app: NestExpressApplication;
@@ -21,34 +24,40 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const LEVELS: Record<QuireConfig['logLevel'], LogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  log: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-};
+/** The process's logger (QUIRE_LOG_FORMAT, QUIRE_LOG_LEVEL), also for lines logged before Nest starts. */
+function useLogger(config: QuireConfig) {
+  const logger = createLogger(config);
+  Logger.overrideLogger(logger);
+  return logger;
+}
 
+// LISTEN/NOTIFY in every mode: the embedded default is a real PostgreSQL too, shared by the
+// local nodes that use its data directory.
 async function openPubSub(database: Database): Promise<PubSub> {
-  if (database.embedded) return new LocalPubSub();
   const pubsub = new PostgresPubSub(database.url, database.dataSource);
   await pubsub.start();
   return pubsub;
 }
 
 export async function startServer(config: QuireConfig, options: { engine?: boolean } = {}): Promise<RunningServer> {
+  const appLogger = useLogger(config);
   const logger = new Logger('Quire');
   const database = await openDatabase(config);
-  logger.log(database.embedded ? `embedded database in ${config.dataDir}` : 'PostgreSQL from DATABASE_URL');
+  logger.log(database.embedded ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL from DATABASE_URL');
   const pubsub = await openPubSub(database);
   let app: NestExpressApplication | undefined;
   try {
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot(config, database.dataSource, { pubsub, engine: options.engine ?? config.engine.enabled, scheduler: true }),
-      { logger: LEVELS[config.logLevel] },
+      // On close, destroy the connections still open (idle keep-alive ones, long polls, upgraded
+      // sockets) instead of waiting for their clients: shutdown must end within its grace period.
+      { logger: appLogger, forceCloseConnections: true },
     );
+    applySecurityHeaders(app);
     // Books arrive as YAML text on /api/books/validate.
-    app.useBodyParser('json', { limit: '2mb' });
-    app.useBodyParser('text', { type: ['text/*', 'application/yaml', 'application/x-yaml'], limit: '2mb' });
+    app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
+    app.useBodyParser('text', { type: ['text/*', 'application/yaml', 'application/x-yaml'], limit: config.http.bodyLimitBytes });
+    applyHttpTimeouts(app.getHttpServer(), config.http);
 
     const reload = await app.get(BooksService).reload();
     for (const problem of reload.problems) logger.warn(formatProblem(problem));
@@ -82,12 +91,20 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
   }
 }
 
+/** Idle keep-alive and header timeouts (config.ts says why); Node requires requestTimeout >= headersTimeout. */
+function applyHttpTimeouts(server: HttpServer, http: HttpConfig): void {
+  server.keepAliveTimeout = http.keepAliveTimeoutSeconds * 1000;
+  server.headersTimeout = http.headersTimeoutSeconds * 1000;
+  server.requestTimeout = Math.max(server.requestTimeout, server.headersTimeout);
+}
+
 /** `quire worker`: the engine alone, no HTTP. */
 export async function startWorker(config: QuireConfig): Promise<{ close(): Promise<void> }> {
+  const appLogger = useLogger(config);
   const database = await openDatabase(config);
   const pubsub = await openPubSub(database);
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, database.dataSource, { pubsub, engine: true }), {
-    logger: LEVELS[config.logLevel],
+    logger: appLogger,
   });
   await app.init();
   return {

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { JobsService, type Scope } from '../jobs/jobs.service.js';
 import { RequireRole } from './auth.decorators.js';
 import { CurrentPrincipal, describePrincipal } from './principal.decorator.js';
-import type { Principal } from './tokens.service.js';
+import type { Principal } from '../auth/principal.js';
 import { checkInput } from '../common/input.js';
 
 const TRIGGER_BODY = {

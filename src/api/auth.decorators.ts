@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { Role } from './api-token.entity.js';
+import type { Role } from '../auth/api-token.entity.js';
 
 export const PUBLIC_KEY = 'quire:public';
 export const ROLE_KEY = 'quire:role';

@@ -2,16 +2,12 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { PUBLIC_KEY, ROLE_KEY } from './auth.decorators.js';
-import { roleAllows, TokensService, type Principal } from './tokens.service.js';
-import type { Role } from './api-token.entity.js';
+import { TokensService } from '../auth/tokens.service.js';
+import { bearerToken, roleAllows, type Principal } from '../auth/principal.js';
+import type { Role } from '../auth/api-token.entity.js';
 import { ErrorCode, QuireError } from '../common/errors.js';
 
 export type AuthedRequest = Request & { principal?: Principal };
-
-export function bearerToken(header: string | undefined): string | null {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match ? match[1]! : null;
-}
 
 // Secure by default: every route needs a token; reads need `viewer`, anything else `admin`
 // unless the route names a lesser role with @RequireRole.
@@ -29,7 +25,7 @@ export class AuthGuard implements CanActivate {
     const token = bearerToken(request.headers.authorization);
     if (!token) throw new QuireError(ErrorCode.Unauthenticated, 'missing bearer token: send Authorization: Bearer <token>');
     const principal = await this.tokens.verify(token);
-    if (!principal) throw new QuireError(ErrorCode.Unauthenticated, 'invalid or revoked token');
+    if (!principal) throw new QuireError(ErrorCode.Unauthenticated, 'invalid, revoked or expired token');
     const needed =
       this.reflector.getAllAndOverride<Role>(ROLE_KEY, targets) ??
       (['GET', 'HEAD', 'OPTIONS'].includes(request.method) ? 'viewer' : 'admin');

@@ -4,7 +4,7 @@ import { BooksService } from '../books/books.service.js';
 import { JobsService, type Scope } from '../jobs/jobs.service.js';
 import { RequireRole } from './auth.decorators.js';
 import { CurrentPrincipal, describePrincipal } from './principal.decorator.js';
-import type { Principal } from './tokens.service.js';
+import { requireUnscoped, type Principal } from '../auth/principal.js';
 import { checkInput } from '../common/input.js';
 import { formatProblem } from '../books/problem.js';
 import type { BookVersionEntity } from '../books/book-version.entity.js';
@@ -101,7 +101,9 @@ export class BooksController {
   @ApiOperation({ summary: 'Reload the books directory and inventory.yaml (admin)' })
   @Post('reload')
   @HttpCode(200)
-  async reload() {
+  async reload(@CurrentPrincipal() principal: Principal) {
+    // inventory.yaml resets every cluster's deployment vars: not for a token limited to some.
+    requireUnscoped(principal, 'reloading books and inventory.yaml changes every cluster');
     const result = await this.books.reload();
     return { ...result, messages: result.problems.map(formatProblem) };
   }

@@ -27,13 +27,14 @@ export class ErrorFilter implements ExceptionFilter {
     }
     // express's body parser: malformed JSON or an oversize body (Nest wraps them, keeping the cause)
     const cause = exception instanceof HttpException ? exception.cause : undefined;
-    const bodyError = (cause ?? exception) as { type?: string; status?: number; message?: string };
+    const bodyError = (cause ?? exception) as { type?: string; status?: number; message?: string; limit?: number };
     if (bodyError?.type === 'entity.parse.failed') {
       response.status(400).json({ error: ErrorCode.InvalidInput, message: `malformed JSON body: ${bodyError.message}`, details: [] });
       return;
     }
     if (bodyError?.type === 'entity.too.large') {
-      response.status(413).json({ error: ErrorCode.InvalidInput, message: 'request body too large', details: [] });
+      const limit = bodyError.limit === undefined ? '' : `: over ${bodyError.limit} bytes (QUIRE_HTTP_BODY_LIMIT_BYTES)`;
+      response.status(413).json({ error: ErrorCode.InvalidInput, message: `request body too large${limit}`, details: [] });
       return;
     }
     if (exception instanceof HttpException) {

@@ -1,9 +1,9 @@
 import { ApiBody, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { InventoryService, visible } from '../inventory/inventory.service.js';
+import { InventoryService } from '../inventory/inventory.service.js';
 import { checkInput } from '../common/input.js';
 import { CurrentPrincipal } from './principal.decorator.js';
-import { maySee, type Principal } from './tokens.service.js';
+import { maySee, visible, type Principal } from '../auth/principal.js';
 
 const NAME = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' };
 const VARS = { type: 'object' };
@@ -42,10 +42,14 @@ export class InventoryController {
   async listClusters(@CurrentPrincipal() principal: Principal) {
     return { clusters: (await this.inventory.listClusters()).filter((c) => maySee(principal, c.id)) };
   }
+  private async visibleCluster(ref: string, principal: Principal) {
+    const found = await this.inventory.getCluster(ref);
+    return visible(principal, 'cluster', ref, found, found.id);
+  }
+
   @Get('clusters/:ref')
   async getCluster(@Param('ref') ref: string, @CurrentPrincipal() principal: Principal) {
-    const found = await this.inventory.getCluster(ref);
-    const cluster = visible(principal, 'cluster', ref, found, found.id);
+    const cluster = await this.visibleCluster(ref, principal);
     return { cluster: { ...cluster, groups: await this.inventory.listGroups(cluster.id) } };
   }
   @ApiBody({ schema: CLUSTER_CREATE as object })
@@ -65,7 +69,8 @@ export class InventoryController {
 
   @Get('groups')
   async listGroups(@CurrentPrincipal() principal: Principal, @Query('cluster') cluster?: string) {
-    const clusterId = cluster ? (await this.inventory.getCluster(cluster)).id : undefined;
+    // A filter naming a cluster the token may not see answers like one naming nothing: 404.
+    const clusterId = cluster ? (await this.visibleCluster(cluster, principal)).id : undefined;
     return { groups: (await this.inventory.listGroups(clusterId)).filter((g) => maySee(principal, g.cluster_id)) };
   }
   @Get('groups/:ref')
@@ -98,8 +103,8 @@ export class InventoryController {
     @Query('group') group?: string,
     @Query('cluster') cluster?: string,
   ) {
-    const group_id = group ? (await this.inventory.getGroup(group)).id : undefined;
-    const cluster_id = cluster ? (await this.inventory.getCluster(cluster)).id : undefined;
+    const group_id = group ? await this.inventory.getGroup(group).then((g) => visible(principal, 'group', group, g, g.cluster_id).id) : undefined;
+    const cluster_id = cluster ? (await this.visibleCluster(cluster, principal)).id : undefined;
     const deployments = await this.inventory.listDeployments({ kind, group_id, cluster_id });
     return { deployments: deployments.filter((d) => maySee(principal, d.cluster_id)) };
   }

@@ -7,8 +7,10 @@ export function setupOpenApi(app: INestApplication): void {
   const config = new DocumentBuilder()
     .setTitle('Quire')
     .setDescription(
-      'Deployment books compiled into jobs. Every call but /health needs `Authorization: Bearer <token>`. ' +
-        'Roles: viewer reads, operator also triggers/cancels/resumes/acknowledges, admin also manages books and inventory. ' +
+      'Deployment books compiled into jobs. Every call but /health (and this document) needs `Authorization: Bearer <token>`; ' +
+        'an expired or revoked token answers 401. GET /api/me says who a token is. ' +
+        'Roles: viewer reads, operator also triggers/cancels/resumes/acknowledges, admin also manages books, inventory, schedules and tokens. ' +
+        'A token limited to some clusters sees records of other clusters as missing (404) and cannot reload books or read /metrics (403). ' +
         'Errors: `{ error, message, details: [{ field, message }] }`. Live events: socket.io on the same port (see README).',
     )
     .setVersion('1')

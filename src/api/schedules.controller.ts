@@ -5,7 +5,7 @@ import { SchedulesService } from '../scheduler/schedules.service.js';
 import { checkInput } from '../common/input.js';
 import { RequireRole } from './auth.decorators.js';
 import { CurrentPrincipal, describePrincipal } from './principal.decorator.js';
-import type { Principal } from './tokens.service.js';
+import type { Principal } from '../auth/principal.js';
 
 const LIST_QUERY = {
   type: 'object',

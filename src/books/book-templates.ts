@@ -9,6 +9,7 @@ import { formatPath } from './problem.js';
 import { isRecord, listOf, type RawRecord, type SemanticContext } from './semantic-context.js';
 import { checkReference, type BookFacts, type TemplateSite } from './template-references.js';
 import { runTimeFields, serializeFields, type TemplatedField } from './templated-fields.js';
+import { declaredParamNames } from './params-names.js';
 
 interface TemplateField {
   path: PathSegment[];
@@ -54,16 +55,14 @@ export function bookFacts(c: SemanticContext): BookFacts {
 }
 
 /**
- * Parameter names a template may use: the `properties` of the params schema. A schema that
- * admits other names on purpose (`additionalProperties` given as true or a schema,
- * `patternProperties`) or declares none leaves the check to job creation.
+ * Parameter names a template may use: those the params schema declares (params-names.ts). A
+ * schema that admits other names on purpose or has no `properties` leaves the check to job
+ * creation.
  */
 function declaredParams(c: SemanticContext): ReadonlySet<string> | undefined {
   const params = c.book.params;
   if (!isRecord(params) || !c.usable(['params']) || !isRecord(params.properties)) return undefined;
-  const extra = params.additionalProperties;
-  if (extra === true || isRecord(extra) || params.patternProperties !== undefined) return undefined;
-  return new Set(Object.keys(params.properties));
+  return declaredParamNames(params);
 }
 
 function templateFields(c: SemanticContext): TemplateField[] {

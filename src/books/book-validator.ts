@@ -6,6 +6,7 @@ import { parseYamlWithLocations, type ParsedYaml } from './book-parser.js';
 import { bookSchemaValidator } from './book-schema.js';
 import { checkSemantics } from './book-semantics.js';
 import { checkTemplates } from './book-templates.js';
+import { checkLinkParams } from './book-links.js';
 import { checkEstimateBy } from './estimate-by.js';
 import { contentHash } from './canonical-json.js';
 import { hasErrors, makeProblem, sortProblems } from './problem.js';
@@ -52,6 +53,7 @@ export function validateBookSet(
       ? { key: `${b.kind}\0${b.action}`, path: ['action'], what: `action '${b.action}' for kind '${b.kind}'` }
       : undefined,
   );
+  checkLinkParams(analyses.map((a) => ({ file: a.parsed.file, value: a.parsed.value, locate: a.parsed.locate.bind(a.parsed), problems: a.problems })));
   const books: ValidBook[] = [];
   const problems: BookProblem[] = [];
   for (const a of analyses) {

@@ -56,6 +56,21 @@ export function runTimeFields(step: BookStep): TemplatedField[] {
   return out;
 }
 
+/**
+ * A shell step's `run` and `argv` elements, templated or not: where an author's `::output `
+ * lines are tokenised when the step starts (steps/output/output-marker.ts).
+ */
+export function outputFields(step: BookStep): TemplatedField[] {
+  if (step.kind !== 'shell') return [];
+  const out: TemplatedField[] = [];
+  if (typeof step.run === 'string') out.push({ path: ['run'], source: step.run, mode: STEP_FIELD_MODES.run! });
+  if (Array.isArray(step.argv))
+    step.argv.forEach((arg, i) => {
+      if (typeof arg === 'string') out.push({ path: ['argv', i], source: arg, mode: STEP_FIELD_MODES.argv! });
+    });
+  return out;
+}
+
 /** `serialize` values: rendered once, at job creation. */
 export function serializeFields(step: BookStep): TemplatedField[] {
   const out: TemplatedField[] = [];

@@ -1,7 +1,16 @@
 // The CLI talks to a running Quire over its REST API, as any API client would: the same
-// authorisation, and no second process opening the embedded database.
+// authorisation and the same checks as every other client.
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fetchRetryingWhenSafe } from './http-retry.js';
+
+/** No server answered at the URL (as opposed to one that answered with an error). */
+export class ApiUnreachable extends Error {}
+
+/** Where the CLI looks for a server: QUIRE_URL, or this machine's PORT. */
+export function apiUrlFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return (env.QUIRE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/$/, '');
+}
 
 export class ApiClient {
   constructor(
@@ -9,25 +18,25 @@ export class ApiClient {
     readonly token: string,
   ) {}
 
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): ApiClient {
-    const baseUrl = env.QUIRE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`;
+  static fromEnv(env: Readonly<Record<string, string | undefined>> = process.env): ApiClient {
+    const baseUrl = apiUrlFromEnv(env);
     let token = env.QUIRE_TOKEN;
     const file = join(resolve(env.QUIRE_DATA_DIR ?? '.quire'), 'admin-token');
     if (!token && existsSync(file)) token = readFileSync(file, 'utf8').trim();
     if (!token) throw new Error(`no token: set QUIRE_TOKEN, or run where ${file} exists`);
-    return new ApiClient(baseUrl.replace(/\/$/, ''), token);
+    return new ApiClient(baseUrl, token);
   }
 
   async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     let response: Response;
     try {
-      response = await fetch(this.baseUrl + path, {
+      response = await fetchRetryingWhenSafe(this.baseUrl + path, {
         method,
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      throw new Error(`cannot reach Quire at ${this.baseUrl} (${(error as Error).cause ?? (error as Error).message}); start it with 'quire serve' or set QUIRE_URL`, {
+      throw new ApiUnreachable(`cannot reach Quire at ${this.baseUrl} (${(error as Error).cause ?? (error as Error).message}); start it with 'quire serve' or set QUIRE_URL`, {
         cause: error,
       });
     }

@@ -1,52 +1,68 @@
 // The `quire` command. Each subcommand is a thin adapter over the services or the REST API.
+// The server, the database and the book services are imported by the commands that use them:
+// loading them all costs every command about a second, API clients included.
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/config.js';
-import { startServer, startWorker } from '../server.js';
-import { openDatabase } from '../db/database.js';
-import { pendingSchemaDrift } from '../db/data-source.js';
-import { validatePaths } from '../books/book-loader.js';
 import { formatProblem } from '../books/problem.js';
-import { validationContext } from '../books/books.service.js';
 import { ApiClient } from './api-client.js';
 import { parseParamArgs } from './params.js';
 import { printPlan } from './plan.printer.js';
 import { followJob } from './follow.js';
+import { closeOnSignals } from './shutdown.js';
 import { scheduleLines } from './schedules.printer.js';
 import type { ScheduleView } from '../scheduler/schedules.service.js';
-import { TokensService } from '../api/tokens.service.js';
-import type { Role } from '../api/api-token.entity.js';
-import type { DataSource } from 'typeorm';
+import { processSecrets } from '../engine/secrets.js';
+import { registerTokenCommands } from './tokens.command.js';
+
+// Before anything else: secrets and credentials leave the environment (a step, running as
+// this user, could read it from /proc); they live on in memory only.
+const startEnv = processSecrets().env;
 
 const program = new Command('quire').description('Deployment books compiled into jobs, run by workers, watched live.');
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** Runs until SIGTERM or SIGINT, then closes gracefully (running steps get their grace period). */
-function runUntilSignalled(service: { close(): Promise<void> }): void {
-  const stop = async () => {
-    await service.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+/** Configuration from the environment as it was at start, credentials included. */
+function config() {
+  return loadConfig(startEnv);
+}
+
+/** Says when the secrets could only leave `process.env`, not the block /proc/<pid>/environ shows. */
+function warnIfEnvironKept(): void {
+  const { removed, environ } = processSecrets();
+  if (removed.length && 'unsupported' in environ)
+    console.error(`warning: ${removed.join(', ')} stay readable in /proc/${process.pid}/environ (${environ.unsupported}); see README "Security"`);
 }
 
 program
   .command('serve')
   .description('run the API, portal, gateway and a worker (QUIRE_ENGINE=off: no worker)')
-  .action(async () => runUntilSignalled(await startServer(loadConfig())));
+  .action(async () => {
+    const { startServer } = await import('../server.js');
+    warnIfEnvironKept();
+    const loaded = config();
+    closeOnSignals(await startServer(loaded), loaded.engine.shutdownGraceSeconds);
+  });
 
 program
   .command('worker')
   .description('run only the engine: claim and run jobs from the shared database')
-  .action(async () => runUntilSignalled(await startWorker(loadConfig())));
+  .action(async () => {
+    const { startWorker } = await import('../server.js');
+    warnIfEnvironKept();
+    const loaded = config();
+    closeOnSignals(await startWorker(loaded), loaded.engine.shutdownGraceSeconds);
+  });
 
 program
   .command('migrate')
   .description('apply pending migrations; --check fails when the entities and migrations disagree')
   .option('--check', 'exit 1 if the schema the entities describe differs from the migrated one')
   .action(async (options: { check?: boolean }) => {
-    const database = await openDatabase(loadConfig(), { migrate: false });
+    const { openDatabase } = await import('../db/database.js');
+    const { pendingSchemaDrift } = await import('../db/data-source.js');
+    const database = await openDatabase(config(), { migrate: false });
     try {
       const applied = await database.migrate();
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations');
@@ -67,6 +83,8 @@ program
   .description('check books (files or directories); prints file:line:col: message per problem')
   .argument('<paths...>')
   .action(async (paths: string[]) => {
+    const { validatePaths } = await import('../books/book-loader.js');
+    const { validationContext } = await import('../books/books.service.js');
     const { books, inventories, problems } = await validatePaths(paths, validationContext());
     const files = new Set([...books.map((b) => b.file), ...inventories.map((i) => i.file), ...problems.map((p) => p.file)]).size;
     for (const problem of problems) console.log(formatProblem(problem));
@@ -84,7 +102,7 @@ program
   .option('--param <key=value>', 'an action parameter (repeatable)', collect, [])
   .option('--json', 'print the plan as JSON')
   .action(async (deployment: string, action: string, options: { param: string[]; json?: boolean }) => {
-    const api = ApiClient.fromEnv();
+    const api = ApiClient.fromEnv(startEnv);
     const params = await typedParams(api, deployment, action, options.param);
     const { plan } = await api.request<{ plan: Parameters<typeof printPlan>[0] }>('POST', '/api/books/plan', { deployment, action, params });
     if (options.json) console.log(JSON.stringify(plan, null, 2));
@@ -101,13 +119,14 @@ program
   .option('--follow', 'show the job live until it ends; exit 0 only if it ends done')
   .option('--output', 'with --follow: stream the steps\' output instead of the progress display')
   .action(async (deployment: string, action: string, options: { param: string[]; idempotencyKey?: string; follow?: boolean; output?: boolean }) => {
-    const api = ApiClient.fromEnv();
+    const api = ApiClient.fromEnv(startEnv);
     const params = await typedParams(api, deployment, action, options.param);
     const { job, created } = await api.request<{ job: { id: string; state: string }; created: boolean }>(
       'POST',
       `/api/deployments/${encodeURIComponent(deployment)}/actions/${encodeURIComponent(action)}`,
       { params },
-      options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {},
+      // Always keyed, so that the client may send the trigger again after a dropped connection.
+      { 'idempotency-key': options.idempotencyKey ?? `quire-run-${randomUUID()}` },
     );
     console.log(`${created ? 'created' : 'existing'} job ${job.id} (${job.state})`);
     if (options.follow) process.exitCode = exitCodeFor(await followJob(api, api.token, job.id, { output: options.output }));
@@ -119,7 +138,7 @@ program
   .argument('<job>')
   .option('--output', 'stream the steps\' output instead of the progress display')
   .action(async (jobId: string, options: { output?: boolean }) => {
-    const api = ApiClient.fromEnv();
+    const api = ApiClient.fromEnv(startEnv);
     process.exitCode = exitCodeFor(await followJob(api, api.token, jobId, { output: options.output }));
   });
 
@@ -130,7 +149,7 @@ program
   .option('--book <book>', 'only this book\'s')
   .option('--json', 'print them as JSON')
   .action(async (options: { deployment?: string; book?: string; json?: boolean }) => {
-    const api = ApiClient.fromEnv();
+    const api = ApiClient.fromEnv(startEnv);
     const query = new URLSearchParams();
     if (options.deployment) query.set('deployment', options.deployment);
     if (options.book) query.set('book', options.book);
@@ -139,39 +158,10 @@ program
     else for (const line of scheduleLines(schedules)) console.log(line);
   });
 
-program
-  .command('token')
-  .description('manage API tokens')
-  .command('create')
-  .description('create a token; it is printed once, only its hash is stored')
-  .requiredOption('--role <role>', 'viewer, operator or admin')
-  .option('--name <name>', 'who or what uses it', 'cli')
-  .option('--cluster <cluster...>', 'limit the token to these clusters (names or ids)')
-  .action(async (options: { role: Role; name: string; cluster?: string[] }) => {
-    const database = await openDatabase(loadConfig());
-    try {
-      const clusterIds = options.cluster ? await clusterIdsOf(database.dataSource, options.cluster) : null;
-      const app = new TokensService(database.dataSource);
-      const { token, record } = await app.create(options.name, options.role, clusterIds);
-      console.log(token);
-      console.error(`created ${record.role} token '${record.name}' (${record.prefix}…)${clusterIds ? ` for ${options.cluster!.join(', ')}` : ''}`);
-    } finally {
-      await database.close();
-    }
-  });
+registerTokenCommands(program, startEnv);
 
 function exitCodeFor(state: string): number {
   return state === 'done' ? 0 : state === 'cancel' ? 3 : 1;
-}
-
-async function clusterIdsOf(dataSource: DataSource, refs: string[]): Promise<string[]> {
-  const ids: string[] = [];
-  for (const ref of refs) {
-    const rows = (await dataSource.query('SELECT id FROM clusters WHERE name = $1 OR id::text = $1', [ref])) as { id: string }[];
-    if (!rows[0]) throw new Error(`no cluster '${ref}'`);
-    ids.push(rows[0].id);
-  }
-  return ids;
 }
 
 /** Types `--param` values by the params schema of the book the action would use. */

@@ -1,6 +1,7 @@
 // `quire schedules`: one line per schedule, with what fires it and its next and last run.
 import { describeSpec } from '../scheduler/schedule-times.js';
 import type { ScheduleView } from '../scheduler/schedules.service.js';
+import { tableLines } from './table.js';
 
 export function scheduleLines(schedules: ScheduleView[], now = new Date()): string[] {
   if (schedules.length === 0) return ['no schedules (books with `schedules:` entries make them, one per target)'];
@@ -16,13 +17,7 @@ export function scheduleLines(schedules: ScheduleView[], now = new Date()): stri
       : 'never',
   ]);
   const header = ['ID', 'BOOK', 'TARGET', 'SPEC', 'ENABLED', 'NEXT RUN', 'LAST RUN'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)];
+  return tableLines(header, rows);
 }
 
 /** An ISO time with how far it is from now: `2026-01-01 03:15:00Z (in 2h 5m)`. */

@@ -18,6 +18,35 @@ export interface QuireConfig {
   /** how often open sockets' tokens are checked again (a revoked token's socket is closed) */
   tokenRecheckSeconds: number;
   schedules: ScheduleConfig;
+  http: HttpConfig;
+  notifications: NotificationConfig;
+  /** `text` (Nest's console format) or `json` (one JSON object a line, through pino) */
+  logFormat: 'text' | 'json';
+  retention: RetentionConfig;
+}
+
+export interface NotificationConfig {
+  /** `smtp://user:pass@host:587` or `smtps://...`; emails fail (and are retried) without it */
+  smtpUrl?: string;
+  mailFrom: string;
+  /** where people reach the portal: links in webhooks and emails */
+  publicUrl: string;
+}
+
+export interface RetentionConfig {
+  /** finished jobs (done, cancel) with their steps, events and deliveries, after this many days */
+  jobDays: number;
+  /** jobs that ended `error`, kept longer to look into */
+  errorJobDays: number;
+}
+
+export interface HttpConfig {
+  /** how long an idle keep-alive connection stays open: above clients' and load balancers' idle times */
+  keepAliveTimeoutSeconds: number;
+  /** how long a client may take to send a request's headers: above keepAliveTimeoutSeconds */
+  headersTimeoutSeconds: number;
+  /** the largest request body accepted (JSON or YAML); larger ones get 413 */
+  bodyLimitBytes: number;
 }
 
 export interface ScheduleConfig {
@@ -83,18 +112,40 @@ export function parseChannels(raw: string | undefined): Record<string, number> {
   return channels;
 }
 
-function databaseUrl(env: Env): string | undefined {
-  const raw = env.DATABASE_URL;
+/** A URL variable, if set, with one of `protocols`; the message never repeats its value (passwords). */
+function urlVariable(env: Env, name: string, protocols: string[], example: string): string | undefined {
+  const raw = env[name];
   if (!raw) return undefined;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError('DATABASE_URL', 'is not a URL (expected postgres://user@host:port/database)');
+    throw new ConfigError(name, `is not a URL (expected ${example})`);
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError('DATABASE_URL', `must start with postgres:// (got '${url.protocol}')`);
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')} (got '${url.protocol}')`);
   }
+  return raw;
+}
+
+const databaseUrl = (env: Env) => urlVariable(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://user@host:port/database');
+const smtpUrl = (env: Env) => urlVariable(env, 'QUIRE_SMTP_URL', ['smtp:', 'smtps:'], 'smtp://user:pass@host:587 or smtps://...');
+
+function publicUrl(env: Env, host: string, port: number): string {
+  const raw = env.QUIRE_PUBLIC_URL;
+  if (!raw) return `http://${host}:${port}`;
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
+  } catch {
+    throw new ConfigError('QUIRE_PUBLIC_URL', `must be an http:// or https:// URL (got '${raw}')`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function logFormat(env: Env): QuireConfig['logFormat'] {
+  const raw = env.QUIRE_LOG_FORMAT || 'text';
+  if (raw !== 'text' && raw !== 'json') throw new ConfigError('QUIRE_LOG_FORMAT', `must be text or json (got '${raw}')`);
   return raw;
 }
 
@@ -115,12 +166,31 @@ function timeZone(env: Env): string {
   }
 }
 
+/**
+ * Node closes an idle keep-alive connection after 5 s by default, while pooling clients (undici,
+ * load balancers: AWS ALB 60 s) may keep it longer and send on it as it closes: "other side
+ * closed" (issue 11). 65 s outlasts them; the headers timeout must exceed it, or Node can end a
+ * reused connection that is slow to send its next request's headers before the idle timeout.
+ */
+function httpConfig(env: Env): HttpConfig {
+  const keepAliveTimeoutSeconds = integer(env, 'QUIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS', 65, 1, 3600);
+  const headersTimeoutSeconds = integer(env, 'QUIRE_HTTP_HEADERS_TIMEOUT_SECONDS', keepAliveTimeoutSeconds + 1, 1, 3601);
+  if (headersTimeoutSeconds <= keepAliveTimeoutSeconds) {
+    throw new ConfigError(
+      'QUIRE_HTTP_HEADERS_TIMEOUT_SECONDS',
+      `must be above QUIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS (${keepAliveTimeoutSeconds}); got ${headersTimeoutSeconds}`,
+    );
+  }
+  return { keepAliveTimeoutSeconds, headersTimeoutSeconds, bodyLimitBytes: integer(env, 'QUIRE_HTTP_BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 1024 ** 3) };
+}
+
 export function loadConfig(env: Env = process.env): QuireConfig {
   const logLevel = env.QUIRE_LOG_LEVEL ?? 'log';
   if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) {
     throw new ConfigError('QUIRE_LOG_LEVEL', `must be one of error, warn, log, debug (got '${logLevel}')`);
   }
   const port = integer(env, 'PORT', 3000, 0, 65535);
+  const host = env.QUIRE_HOST || '127.0.0.1';
   const leaseSeconds = integer(env, 'QUIRE_LEASE_SECONDS', 15, 3, 3600);
   const heartbeatSeconds = integer(env, 'QUIRE_HEARTBEAT_SECONDS', 1, 1, 60);
   // A lease must survive a missed beat, or a busy worker would lose the jobs it is running.
@@ -129,7 +199,7 @@ export function loadConfig(env: Env = process.env): QuireConfig {
   }
   return {
     port,
-    host: env.QUIRE_HOST || '127.0.0.1',
+    host,
     databaseUrl: databaseUrl(env),
     dataDir: resolve(env.QUIRE_DATA_DIR || '.quire'),
     booksDir: resolve(env.QUIRE_BOOKS_DIR || 'books'),
@@ -141,6 +211,13 @@ export function loadConfig(env: Env = process.env): QuireConfig {
     eventRetentionDays: integer(env, 'QUIRE_EVENT_RETENTION_DAYS', 30, 1, 36_500),
     tokenRecheckSeconds: integer(env, 'QUIRE_TOKEN_RECHECK_SECONDS', 30, 1, 3600),
     schedules: { missed: missedPolicy(env), timeZone: timeZone(env) },
+    http: httpConfig(env),
+    notifications: { smtpUrl: smtpUrl(env), mailFrom: env.QUIRE_MAIL_FROM || 'quire@localhost', publicUrl: publicUrl(env, host, port) },
+    logFormat: logFormat(env),
+    retention: {
+      jobDays: integer(env, 'QUIRE_JOB_RETENTION_DAYS', 30, 1, 36_500),
+      errorJobDays: integer(env, 'QUIRE_JOB_ERROR_RETENTION_DAYS', 90, 1, 36_500),
+    },
     engine: {
       enabled: flag(env, 'QUIRE_ENGINE', true),
       concurrency: integer(env, 'QUIRE_WORKER_CONCURRENCY', 8, 1, 1000),

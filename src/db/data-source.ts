@@ -20,7 +20,7 @@ export function createDataSource({ url, poolSize = 10, applicationName = 'quire'
     migrationsTableName: 'quire_migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
-    // gen_random_uuid() is built into PostgreSQL 13+ and PGlite: no extension to install.
+    // gen_random_uuid() is built into PostgreSQL 13+: no extension to install.
     uuidExtension: 'pgcrypto',
     installExtensions: false,
     logging: ['error'],

@@ -4,14 +4,14 @@ import type { DataSource } from 'typeorm';
 import type { QuireConfig } from '../config/config.js';
 import { createDataSource, guardPoolClients } from './data-source.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
-import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 
 export interface Database {
-  /** apply pending migrations, under the cross-node lock where there can be other nodes */
+  /** apply pending migrations, under the cross-node lock */
   migrate(): Promise<string[]>;
   dataSource: DataSource;
   url: string;
-  /** true on the embedded PGlite: single node, no LISTEN/NOTIFY between connections */
+  /** true on the embedded default (a PostgreSQL under the data directory, shared by local nodes) */
   embedded: boolean;
   close(): Promise<void>;
 }
@@ -19,8 +19,7 @@ export interface Database {
 // Any constant works; it only has to be the same on every node.
 const MIGRATION_LOCK = 7_140_021;
 
-export async function runMigrations(dataSource: DataSource, { lock = true }: { lock?: boolean } = {}): Promise<string[]> {
-  if (!lock) return (await dataSource.runMigrations({ transaction: 'each' })).map((m) => m.name);
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
@@ -34,32 +33,28 @@ export async function runMigrations(dataSource: DataSource, { lock = true }: { l
 }
 
 export async function openDatabase(
-  config: Pick<QuireConfig, 'databaseUrl' | 'dataDir'>,
+  config: Pick<QuireConfig, 'databaseUrl' | 'dataDir'> & Partial<Pick<QuireConfig, 'logLevel'>>,
   options: { migrate?: boolean; poolSize?: number; applicationName?: string } = {},
 ): Promise<Database> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(join(config.dataDir));
+  const logger = new Logger('Database');
+  // Nest's log level is set only once the app exists: honour QUIRE_LOG_LEVEL here by hand.
+  const quiet = config.logLevel === 'error' || config.logLevel === 'warn';
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, { log: (m) => quiet || logger.log(m) });
   const url = config.databaseUrl ?? embedded!.url;
-  const dataSource = createDataSource({
-    url,
-    // One connection on PGlite: its socket server multiplexes connections onto one session, and
-    // concurrent extended-protocol queries from several connections were seen to get each
-    // other's results (a trigger answered 'no book implements' under 10 concurrent requests).
-    // So nothing may query outside a transaction while inside one: it would wait forever.
-    poolSize: options.poolSize ?? (embedded ? 1 : 10),
-    applicationName: options.applicationName,
-  });
+  // The embedded server is a real PostgreSQL: same pool, same migration lock as production,
+  // since other local nodes may share it.
+  const dataSource = createDataSource({ url, poolSize: options.poolSize ?? 10, applicationName: options.applicationName });
   try {
     await dataSource.initialize();
     guardPoolClients(dataSource);
-    // The embedded database has one owner process (and one connection): no lock to take.
-    if (options.migrate !== false) await runMigrations(dataSource, { lock: !embedded });
+    if (options.migrate !== false) await runMigrations(dataSource);
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.stop();
     throw error;
   }
   return {
-    migrate: () => runMigrations(dataSource, { lock: !embedded }),
+    migrate: () => runMigrations(dataSource),
     dataSource,
     url,
     embedded: !!embedded,

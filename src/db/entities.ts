@@ -8,7 +8,8 @@ import { StepDurationEntity } from '../jobs/step-duration.entity.js';
 import { DeployEventEntity } from '../events/deploy-event.entity.js';
 import { ScheduleEntity } from '../scheduler/schedule.entity.js';
 import { ScheduleFiringEntity } from '../scheduler/schedule-firing.entity.js';
-import { ApiTokenEntity } from '../api/api-token.entity.js';
+import { ApiTokenEntity } from '../auth/api-token.entity.js';
+import { NotificationDeliveryEntity } from '../notifications/notification-delivery.entity.js';
 
 export const ENTITIES = [
   ClusterEntity,
@@ -22,4 +23,5 @@ export const ENTITIES = [
   ScheduleEntity,
   ScheduleFiringEntity,
   ApiTokenEntity,
+  NotificationDeliveryEntity,
 ];

@@ -1,7 +1,7 @@
-// Wake-ups and fan-out between nodes. On PostgreSQL: NOTIFY/LISTEN on a dedicated connection
-// that reconnects by itself. On the embedded PGlite, NOTIFY does not cross connections
-// (DESIGN.md), so one process is the whole system and an in-process emitter does the job.
-// Either way, pollers back it up: a lost notification delays work, it never loses it.
+// Wake-ups and fan-out between nodes: NOTIFY/LISTEN on a dedicated connection that reconnects
+// by itself, the one code path for production and the embedded default alike (the in-process
+// bus PGlite needed is gone with it, issue 12). Pollers back it up: a lost notification delays
+// work, it never loses it.
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { Logger } from '@nestjs/common';
@@ -13,24 +13,6 @@ export interface PubSub {
   publish(channel: Channel, payload?: string): Promise<void>;
   subscribe(channel: Channel, listener: (payload: string) => void): () => void;
   close(): Promise<void>;
-}
-
-export class LocalPubSub implements PubSub {
-  private readonly emitter = new EventEmitter().setMaxListeners(0);
-
-  async publish(channel: Channel, payload = ''): Promise<void> {
-    // Asynchronous like a real notification: listeners never run inside the publisher's call.
-    setImmediate(() => this.emitter.emit(channel, payload));
-  }
-
-  subscribe(channel: Channel, listener: (payload: string) => void): () => void {
-    this.emitter.on(channel, listener);
-    return () => this.emitter.off(channel, listener);
-  }
-
-  async close(): Promise<void> {
-    this.emitter.removeAllListeners();
-  }
 }
 
 export class PostgresPubSub implements PubSub {
@@ -53,12 +35,22 @@ export class PostgresPubSub implements PubSub {
     this.connecting ??= (async () => {
       while (!this.closed) {
         const client = new pg.Client({ connectionString: this.url, application_name: 'quire-listen' });
+        // Listeners before connect(): pg parses a ReadyForQuery and a FATAL that follows it
+        // (pg_terminate_backend) from one TCP chunk synchronously, so an 'error' can be
+        // emitted before code after `await client.connect()` runs; unheard, it ends the process.
+        let lost = false;
+        const onLost = () => {
+          lost = true;
+          this.reconnect(client);
+        };
+        client.on('notification', (msg) => this.local.emit(msg.channel, msg.payload ?? ''));
+        client.on('error', onLost);
+        client.on('end', onLost);
         try {
           await client.connect();
-          client.on('notification', (msg) => this.local.emit(msg.channel, msg.payload ?? ''));
-          client.on('error', () => this.reconnect(client));
-          client.on('end', () => this.reconnect(client));
           for (const channel of Object.values(CHANNELS)) await client.query(`LISTEN ${channel}`);
+          // Lost between the last LISTEN and here: nobody would reconnect it.
+          if (lost) throw new Error('connection lost while subscribing');
           this.client = client;
           // Anything published while we were away is found by the pollers; nudge them now.
           for (const channel of Object.values(CHANNELS)) this.local.emit(channel, '');
@@ -77,6 +69,10 @@ export class PostgresPubSub implements PubSub {
     if (this.client !== client || this.closed) return;
     this.client = null;
     client.removeAllListeners();
+    // A terminated connection can still emit 'error' (the server's FATAL after its socket
+    // ended, or the other way round): without a listener that ends the process. Both worker
+    // processes of the pg_terminate_backend e2e test died of exactly this in 2 runs of 4.
+    client.on('error', () => undefined);
     void client.end().catch(() => undefined);
     void this.connect();
   }

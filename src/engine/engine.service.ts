@@ -7,7 +7,7 @@ import type { PubSub } from '../db/pubsub.js';
 import { JobStore } from './job-store.js';
 import { JobRunner, type ChildJobs } from './job-runner.js';
 import { Worker } from './worker.js';
-import { SecretsProvider } from './secrets.js';
+import { processSecrets } from './secrets.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { registerBuiltinExecutors } from '../steps/builtin-executors.js';
 import { StepExecutorRegistry } from '../steps/step-executor.js';
@@ -35,13 +35,18 @@ export class EngineService implements OnApplicationBootstrap, BeforeApplicationS
     const executors = registerBuiltinExecutors(new StepExecutorRegistry(), handlerRegistry);
     // trigger and manual steps are run by the runner itself, with the services they need.
     executors.assertComplete(STEP_KINDS.filter((k) => k !== 'trigger' && k !== 'manual'));
-    const runner = new JobRunner(this.store, executors, new SecretsProvider(), this.childJobs(), {
+    const runner = new JobRunner(this.store, executors, processSecrets().secrets, this.childJobs(), {
       leaseSeconds: this.config.engine.leaseSeconds,
       heartbeatSeconds: this.config.engine.heartbeatSeconds,
       outputFlushMs: this.config.engine.outputFlushMs,
     });
     this.worker = new Worker(this.store, runner, this.pubsub, { ...this.config.engine, workerId: this.config.workerId, channels: this.config.channels });
     this.worker.start();
+  }
+
+  /** This node's worker for /health: `enabled: false` on API-only nodes. */
+  workerStatus(): { enabled: boolean } & Partial<ReturnType<Worker['status']>> {
+    return this.worker ? { enabled: true, ...this.worker.status() } : { enabled: false, id: this.config.workerId };
   }
 
   async beforeApplicationShutdown(): Promise<void> {

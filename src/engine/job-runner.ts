@@ -5,15 +5,17 @@ import type { JobEntity } from '../jobs/job.entity.js';
 import type { JobStepEntity, StepAttemptError } from '../jobs/job-step.entity.js';
 import type { BookStep, ChainTrigger } from '../books/book.types.js';
 import { parseDuration } from '../books/duration.js';
-import { runTimeFields } from '../books/templated-fields.js';
+import { outputFields, runTimeFields } from '../books/templated-fields.js';
 import { templates } from '../templates/template-engine.js';
 import type { RenderContext } from '../templates/template.types.js';
 import { JobStore, LeaseLostError, type Lease } from './job-store.js';
 import { SecretsProvider, secretEnvName } from './secrets.js';
+import { newOutputToken } from '../steps/output/output-marker.js';
 import { StepAbort, type StepAbortReason, type StepExecutorRegistry, type StepResult, type StepRun } from '../steps/step-executor.js';
 import { BoundedOutput, suffixWithin } from '../steps/output/output-buffer.js';
 import { SecretMasker, maskDeep } from '../steps/output/secret-masker.js';
 import { retryDelaySeconds } from '../steps/retry-delay.js';
+import { withLogContext, type LogFields } from '../observability/logger.js';
 
 export interface ChildJobs {
   /** Creates a job (a `trigger` step or a chain); returns its id. */
@@ -27,6 +29,8 @@ export interface ChildJobs {
     triggeredBy: string;
     /** the same key returns the job it made the first time: a step or chain run again makes no second one */
     idempotencyKey?: string;
+    /** the clusters of whoever triggered the root job (null: unscoped): the new job may not leave them */
+    scopeClusters: string[] | null;
   }): Promise<string>;
   state(jobId: string): Promise<string>;
 }
@@ -51,7 +55,7 @@ interface Outcome {
 }
 
 export class JobRunner {
-  private readonly logger: Pick<Logger, 'warn' | 'error'>;
+  private readonly logger: Pick<Logger, 'debug' | 'log' | 'warn' | 'error'>;
   /** the heartbeat of each job this node runs, by job id */
   private readonly beats = new Map<string, () => void>();
   /** told the delay of each retry this node schedules, so its worker claims it when due rather than at its next poll */
@@ -67,14 +71,24 @@ export class JobRunner {
     // Every line masked: a failed write's error, or a refused trigger's, may quote a value.
     const logger = new Logger('Runner');
     const masker = new SecretMasker(secrets.allValues());
-    this.logger = { warn: (message: string) => logger.warn(masker.mask(message)), error: (message: string) => logger.error(masker.mask(message)) };
+    this.logger = {
+      debug: (message: string) => logger.debug(masker.mask(message)),
+      log: (message: string) => logger.log(masker.mask(message)),
+      warn: (message: string) => logger.warn(masker.mask(message)),
+      error: (message: string) => logger.error(masker.mask(message)),
+    };
   }
 
   /**
    * Runs until the job leaves this worker. `drain` (shutdown began) hands the job back before
    * its next step; `shutdown` (grace period over) stops the running step and hands it back.
    */
-  async run(job: JobEntity, { drain, shutdown }: { drain: AbortSignal; shutdown: AbortSignal }): Promise<void> {
+  async run(job: JobEntity, signals: { drain: AbortSignal; shutdown: AbortSignal }): Promise<void> {
+    // Every line logged for this job, down to its steps' and heartbeat's, names it (JSON logs).
+    return withLogContext({ job_id: job.id, book: job.book_name, ...logTarget(job) }, () => this.runJob(job, signals));
+  }
+
+  private async runJob(job: JobEntity, { drain, shutdown }: { drain: AbortSignal; shutdown: AbortSignal }): Promise<void> {
     const lease: Lease = { jobId: job.id, token: job.lease_token! };
     const control = new AbortController();
     const stopHeartbeat = this.heartbeat(lease, control);
@@ -147,7 +161,7 @@ export class JobRunner {
       }
       if (signal.aborted) return this.stopBeforeStep(job, lease, signal);
       if (drain.aborted) return this.store.handBack(lease, job, null, 'worker shutting down');
-      const outcome = await this.runStep(job, lease, step, outputs, signal);
+      const outcome = await withLogContext({ step: step.name }, () => this.runStep(job, lease, step, outputs, signal));
       if (outcome.kind === 'stop') return;
       if (outcome.failure) failure ??= outcome.failure;
       outputs[step.name] = { output: outcome.outputs ?? {} };
@@ -170,6 +184,8 @@ export class JobRunner {
   ): Promise<Outcome> {
     const { values: secretValues, missing } = this.secrets.resolve(step.spec.secrets ?? []);
     const context: RenderContext = { ...job.context, step: { data: step.data }, steps: outputs, secrets: secretValues };
+    // New each attempt: data a step echoes cannot know it (steps/output/output-marker.ts).
+    const outputToken = newOutputToken();
     const masker = new SecretMasker([...this.secrets.allValues(), ...Object.values(secretValues)]);
 
     if (step.spec.when !== undefined) {
@@ -187,18 +203,19 @@ export class JobRunner {
     if (missing.length) return this.failWithoutRunning(job, lease, step, `secrets not configured: ${missing.join(', ')} (set QUIRE_SECRET_<NAME> or QUIRE_SECRETS_FILE)`);
     let rendered: BookStep;
     try {
-      rendered = renderStep(step.spec, context);
+      rendered = renderStep(step.spec, context, outputToken);
     } catch (error) {
       return this.failWithoutRunning(job, lease, step, masker.mask((error as Error).message));
     }
 
     const started = await this.store.stepStarted(lease, job, step);
+    this.logger.debug(`step ${step.name} (${step.kind}) started, attempt ${started.attempt}`);
     if (step.kind === 'manual') {
       // validation refuses secrets.* here; masked as well, since the text is stored and shown
       await this.store.waitForPerson(lease, job, started, masker.mask(rendered.instructions ?? 'Acknowledge this step to continue.'));
       return { kind: 'stop' };
     }
-    const { result, output } = await this.execute(job, lease, started, rendered, secretValues, masker, signal);
+    const { result, output } = await this.execute(job, lease, started, rendered, secretValues, outputToken, masker, signal);
     return this.settle(job, lease, started, maskResult(result, masker), output);
   }
 
@@ -208,6 +225,7 @@ export class JobRunner {
     step: JobStepEntity,
     rendered: BookStep,
     secretValues: Record<string, string>,
+    outputToken: string,
     masker: SecretMasker,
     signal: AbortSignal,
   ): Promise<{ result: StepResult; output: BoundedOutput }> {
@@ -272,6 +290,7 @@ export class JobRunner {
       timeoutSeconds: step.timeout,
       retry: step.retry,
       env,
+      outputToken,
       signal: stepSignal,
       output: (chunk) => {
         pending += masker.push(chunk);
@@ -325,6 +344,7 @@ export class JobRunner {
         // does not wait for queues behind it like any other job.
         parentJobId: rendered.wait ? job.id : undefined,
         triggeredBy: `job:${job.id}`,
+        scopeClusters: job.scope_clusters ?? null,
         // An attempt interrupted by a lost worker finds the child it made; a retry makes a new one.
         idempotencyKey: `step:${step.id}:${step.attempt - step.interruptions}`,
       });
@@ -393,6 +413,9 @@ export class JobRunner {
 
   private async finish(job: JobEntity, lease: Lease, state: 'done' | 'error' | 'cancel', error: string | null): Promise<void> {
     const endedAt = await this.store.finishJob(lease, job, state, error);
+    const line = `job ${job.id} (${job.book_name}) ended ${state}${error ? `: ${error}` : ''}`;
+    if (state === 'error') this.logger.warn(line);
+    else this.logger.log(line);
     const chain = state === 'done' ? job.on_success : state === 'error' ? job.on_failure : undefined;
     if (chain?.length) await this.triggerChain(job, state === 'done' ? 'on_success' : 'on_failure', chain, endedAt);
   }
@@ -426,9 +449,13 @@ export class JobRunner {
           delaySeconds: spec.delay === undefined ? undefined : parseDuration(spec.delay),
           triggeredBy: `job:${job.id}`,
           idempotencyKey: `chain:${job.id}:${endedAt.toISOString()}:${key}:${i}`,
+          scopeClusters: job.scope_clusters ?? null,
         });
       } catch (chainError) {
-        this.logger.warn(`job ${job.id}: ${key} trigger '${spec.action}' refused: ${(chainError as Error).message}`);
+        const message = (chainError as Error).message;
+        this.logger.warn(`job ${job.id}: ${key} trigger '${spec.action}' refused: ${message}`);
+        // Kept on the job, where its readers look: the job's own outcome stands.
+        await this.store.chainError(job.id, { link: key, index: i, action: spec.action, error: message, at: new Date().toISOString() });
       }
     }
     await this.store.chainTriggered(job.id);
@@ -436,6 +463,12 @@ export class JobRunner {
 }
 
 /** The record a job runs on, as a trigger names it: a chained action with no target runs there too. */
+/** The job's target for log lines: deployment, group and cluster names as far as it has them. */
+function logTarget(job: JobEntity): LogFields {
+  const c = job.context;
+  return { deployment: c?.deployment?.name, group: c?.group?.name ?? undefined, cluster: c?.cluster?.name ?? undefined };
+}
+
 function ownTarget(job: JobEntity): { scope: 'deployment' | 'group' | 'cluster'; target: string } {
   if (job.deployment_id) return { scope: 'deployment', target: job.deployment_id };
   if (job.group_id && job.scope === 'group') return { scope: 'group', target: job.group_id };
@@ -459,14 +492,24 @@ function attemptError(step: JobStepEntity, message: string, result?: StepResult)
   return { at: new Date().toISOString(), attempt: step.attempt, message, ...extra, ...status, ...trace };
 }
 
-/** The step's run-time fields rendered, each escaped for where it lands. */
-export function renderStep(spec: BookStep, context: RenderContext): BookStep {
+/**
+ * The step's run-time fields rendered, each escaped for where it lands; with `outputToken`, the
+ * `::output ` its author wrote in a shell step's `run` and `argv` (templated or not) tokenised.
+ */
+export function renderStep(spec: BookStep, context: RenderContext, outputToken?: string): BookStep {
   const rendered = structuredClone(spec) as unknown as Record<string, unknown>;
+  const marked = outputToken === undefined ? [] : outputFields(spec);
   for (const field of runTimeFields(spec)) {
+    if (marked.some((m) => sameField(m.path, field.path))) continue;
     const value = field.mode === 'json' ? templates.renderValue(field.source, context, 'json') : templates.render(field.source, context, field.mode);
     setAt(rendered, field.path, value);
   }
+  for (const field of marked) setAt(rendered, field.path, templates.render(field.source, context, field.mode, { outputToken }));
   return rendered as unknown as BookStep;
+}
+
+function sameField(a: (string | number)[], b: (string | number)[]): boolean {
+  return a.length === b.length && a.every((part, i) => part === b[i]);
 }
 
 function setAt(root: Record<string, unknown>, path: (string | number)[], value: unknown): void {

@@ -6,10 +6,12 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { EventsService } from '../events/events.service.js';
 import type { DeployEvent, DeployEventInput, Progress } from '../events/event.types.js';
 import { jobStatesLeadingTo, stepStatesLeadingTo, type JobState, type StepState } from '../jobs/job-state.js';
-import type { JobEntity } from '../jobs/job.entity.js';
+import type { ChainError, JobEntity } from '../jobs/job.entity.js';
 import type { JobStepEntity, StepAttemptError } from '../jobs/job-step.entity.js';
 import { PROGRESS_COLUMNS, progressOf } from '../jobs/job.view.js';
 import { HISTORY_WINDOW, finalOutcome, type Outcome } from '../jobs/estimates.js';
+import { oweNotifications } from '../notifications/notification-store.js';
+import { metrics } from '../observability/metrics.js';
 
 export class LeaseLostError extends Error {
   constructor(readonly jobId: string) {
@@ -102,7 +104,7 @@ candidate AS (
 UPDATE jobs SET state = 'running', lease_token = gen_random_uuid(), lease_expires_at = clock_timestamp() + make_interval(secs => $4),
   locked_by = $1, date_running = COALESCE(date_running, clock_timestamp())
 FROM candidate WHERE jobs.id = candidate.id
-RETURNING jobs.*`;
+RETURNING jobs.*, EXTRACT(EPOCH FROM clock_timestamp() - jobs.run_at)::float8 AS claim_wait_s`;
 
 export class JobStore {
   constructor(
@@ -114,10 +116,14 @@ export class JobStore {
   async claim(options: ClaimOptions, limit = 1): Promise<JobEntity[]> {
     return this.write(async (manager, emit) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
-      const jobs = firstRows<JobEntity>(
+      const jobs = firstRows<JobEntity & { claim_wait_s?: number }>(
         await manager.query(CLAIM_SQL, [options.workerId, JSON.stringify(options.channels), options.defaultCapacity, options.leaseSeconds, limit]),
       );
-      for (const job of jobs) await emit({ type: 'job', ...targetOf(job), state: 'running' });
+      for (const job of jobs) {
+        await emit({ type: 'job', ...targetOf(job), state: 'running' });
+        if (job.claim_wait_s !== undefined) metrics.claimLatency.observe(Math.max(0, job.claim_wait_s));
+        delete job.claim_wait_s;
+      }
       return jobs;
     });
   }
@@ -229,6 +235,7 @@ export class JobStore {
           ['ran', 1],
         ]);
       }
+      if (updated.duration !== null) metrics.stepDuration.observe({ kind: step.kind, outcome: outcome.state }, Number(updated.duration));
       await emit({
         type: 'step',
         ...targetOf(job),
@@ -296,6 +303,15 @@ export class JobStore {
     );
   }
 
+  /** Records a refused chain link once: the sweep after a crash may try the same link again. */
+  async chainError(jobId: string, entry: ChainError): Promise<void> {
+    await this.dataSource.query(`UPDATE jobs SET chain_errors = chain_errors || $2::jsonb WHERE id = $1 AND NOT chain_errors @> $3::jsonb`, [
+      jobId,
+      JSON.stringify([entry]),
+      JSON.stringify([{ link: entry.link, index: entry.index }]),
+    ]);
+  }
+
   async chainTriggered(jobId: string): Promise<void> {
     await this.dataSource.query(`UPDATE jobs SET chain_pending = false WHERE id = $1`, [jobId]);
   }
@@ -307,6 +323,8 @@ export class JobStore {
     )) as [{ id: string; name: string }[], number];
     const chain = state === 'done' ? job.on_success : state === 'error' ? job.on_failure : [];
     await this.setJob(manager, job.id, state, { date_done: sql('now()'), error, chain_pending: (chain?.length ?? 0) > 0 });
+    // Owed in this commit, like the chain links: ended and owing, or neither (DESIGN.md "Operating").
+    await oweNotifications(manager, job, state);
     if (job.deployment_id) {
       if (state === 'done') {
         await manager.query(`UPDATE deployments SET state = COALESCE($2, state), last_error = NULL, date_updated = now() WHERE id = $1`, [
@@ -471,6 +489,7 @@ export class JobStore {
       });
     });
     this.events.publish(recorded);
+    countEndings(recorded);
     return result;
   }
 }
@@ -494,6 +513,19 @@ export function targetOf(job: Target) {
 /** What a job's final event carries for notifications (and the `should_notify` switch). */
 export function outcomeData(job: Pick<JobEntity, 'book_name' | 'action' | 'context' | 'should_notify'>) {
   return { book: job.book_name, action: job.action, deployment: job.context?.deployment?.name, should_notify: job.should_notify };
+}
+
+/**
+ * Every job's end goes through a transaction of this store (worker, rescuer, timeout sweep,
+ * cancel) and its final event carries the book: counted once that transaction committed.
+ */
+function countEndings(events: DeployEvent[]): void {
+  for (const event of events) {
+    const book = (event.data as { book?: string } | undefined)?.book;
+    if (event.type === 'job' && book && (event.state === 'done' || event.state === 'error' || event.state === 'cancel')) {
+      metrics.jobsEnded.inc({ book, outcome: event.state });
+    }
+  }
 }
 
 function errorFields(error: StepAttemptError): Record<string, unknown> {

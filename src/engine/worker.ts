@@ -17,6 +17,9 @@ export class Worker {
   private stopping = false;
   private claiming = false;
   private claimAgain = false;
+  /** when the claim loop last finished a round without error (claimed, found nothing, or was full) */
+  private lastRoundAt: Date | null = null;
+  private startedAt = new Date();
   private timers: NodeJS.Timeout[] = [];
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private unsubscribe: Array<() => void> = [];
@@ -29,6 +32,7 @@ export class Worker {
   ) {}
 
   start(): void {
+    this.startedAt = new Date();
     // A retry is due after its delay: waiting for the next poll after that added up to a poll
     // interval (1 s by default) to every retried step, and made the learned cost of a retry
     // (BOOKS.md section 7) vary by as much. Polling still backs this up, on every node.
@@ -55,6 +59,19 @@ export class Worker {
     return this.running.size;
   }
 
+  /** What /health reports of this node's worker. A loop whose rounds keep failing (database gone) is not ok. */
+  status(): { id: string; running: number; concurrency: number; stopping: boolean; last_round_at: string | null; ok: boolean } {
+    const staleMs = Math.max(10_000, this.config.pollMs * 5);
+    return {
+      id: this.config.workerId,
+      running: this.running.size,
+      concurrency: this.config.concurrency,
+      stopping: this.stopping,
+      last_round_at: this.lastRoundAt?.toISOString() ?? null,
+      ok: !this.stopping && Date.now() - (this.lastRoundAt ?? this.startedAt).getTime() < staleMs,
+    };
+  }
+
   wake(): void {
     if (this.stopping) return;
     if (this.claiming) {
@@ -63,6 +80,7 @@ export class Worker {
     }
     this.claiming = true;
     void this.claimWhileRoom()
+      .then(() => (this.lastRoundAt = new Date()))
       .catch((error: Error) => this.logger.warn(`claim failed: ${error.message}`))
       .finally(() => {
         this.claiming = false;

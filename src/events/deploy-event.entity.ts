@@ -7,6 +7,7 @@ import { JsonColumn } from '../db/columns.js';
 @Index('idx_deploy_events_job', ['job_id', 'seq'])
 @Index('idx_deploy_events_deployment', ['deployment_id', 'seq'])
 @Index('idx_deploy_events_at', ['at'])
+@Index('idx_deploy_events_cluster', ['cluster_id', 'seq'])
 export class DeployEventEntity {
   @PrimaryGeneratedColumn('increment', { type: 'bigint' }) seq!: string;
   @Column({ type: 'text' }) type!: string;

@@ -2,19 +2,20 @@
 // job, deployment, group or cluster (or everything) after a server-side check that the token may
 // see it, `since` replays the stored events after that seq before the live ones, in order and
 // without duplicates. The only code that touches sockets (STYLE.md habit 1).
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { DataSource } from 'typeorm';
 import { EventFeed, toDeployEvent } from './event-feed.js';
 import { EVENT_TYPES, type DeployEvent } from './event.types.js';
-import { TokensService, maySee, type Principal } from '../api/tokens.service.js';
-import { bearerToken } from '../api/auth.guard.js';
+import { TokensService } from '../auth/tokens.service.js';
+import { bearerToken, maySee, scopeParam, scopeSql, type Principal } from '../auth/principal.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
 import type { PubSub } from '../db/pubsub.js';
 import { QUIRE_CONFIG } from '../config/config.module.js';
 import type { QuireConfig } from '../config/config.js';
 import { isUuid } from '../common/input.js';
+import { metrics } from '../observability/metrics.js';
 
 type Kind = 'job' | 'deployment' | 'group' | 'cluster' | 'all';
 const KINDS: Kind[] = ['job', 'deployment', 'group', 'cluster', 'all'];
@@ -46,12 +47,13 @@ interface Client {
 type Ack = (answer: Record<string, unknown>) => void;
 
 @Injectable()
-export class EventsGateway implements OnApplicationShutdown {
+export class EventsGateway implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Gateway');
   private readonly clients = new Map<string, Client>();
   private io: Server | null = null;
   private feed: EventFeed | null = null;
   private recheck: NodeJS.Timeout | null = null;
+  private closing = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -63,7 +65,9 @@ export class EventsGateway implements OnApplicationShutdown {
   async attach(httpServer: HttpServer): Promise<void> {
     const io = new Server(httpServer, {
       serveClient: true,
-      allowRequest: (req, callback) => callback(null, this.originAllowed(req)),
+      // A node shutting down takes no new connections: clients reconnect to another node, or to
+      // this one once it is back.
+      allowRequest: (req, callback) => (this.closing ? callback('shutting down', false) : callback(null, this.originAllowed(req))),
     });
     io.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown })?.token ?? bearerToken(socket.handshake.headers.authorization);
@@ -71,7 +75,7 @@ export class EventsGateway implements OnApplicationShutdown {
       this.tokens
         .verify(token)
         .then((principal) => {
-          if (!principal) return next(new Error('unauthorized: invalid or revoked token'));
+          if (!principal) return next(new Error('unauthorized: invalid, revoked or expired token'));
           socket.data.principal = principal;
           next();
         })
@@ -82,9 +86,21 @@ export class EventsGateway implements OnApplicationShutdown {
     this.feed = new EventFeed(this.dataSource, this.pubsub);
     this.feed.onEvent((event, late) => this.dispatch(event, late));
     await this.feed.start();
-    // The handshake checked the token once; a connection outlives its revocation by this much at most.
+    // The handshake checked the token once; a connection outlives its revocation or expiry by this much at most.
     this.recheck = setInterval(() => void this.recheckTokens(), this.config.tokenRecheckSeconds * 1000);
     this.recheck.unref();
+  }
+
+  /**
+   * Shutdown begins: close every socket.io connection now, while running steps get their grace
+   * period. An open websocket is a connection the HTTP server's close would wait for forever (a
+   * browser left open kept SIGTERM from ending, issue 8). Closing the transport (not a server
+   * disconnect) lets clients reconnect by themselves, to another node or to this one restarted.
+   */
+  beforeApplicationShutdown(): void {
+    this.closing = true;
+    if (this.recheck) clearInterval(this.recheck);
+    this.io?.engine.close();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -122,7 +138,7 @@ export class EventsGateway implements OnApplicationShutdown {
     socket.on('disconnect', () => this.clients.delete(socket.id));
   }
 
-  /** Closes the connections whose token was revoked since their handshake. */
+  /** Closes the connections whose token was revoked or expired since their handshake. */
   private async recheckTokens(): Promise<void> {
     const asked = new Set([...this.clients.values()].map((c) => c.principal.tokenId));
     if (asked.size === 0) return;
@@ -160,10 +176,12 @@ export class EventsGateway implements OnApplicationShutdown {
     let more = false;
     let lastSeq = target.since ?? null;
     if (target.since !== undefined && target.since < upTo) {
-      const where = ['seq > $1', 'seq <= $2', '($3::text[] IS NULL OR type = ANY($3))'];
-      const params: unknown[] = [target.since, upTo, subscription.types];
+      // The scope is applied in the query, not after it: a page of another cluster's events
+      // filtered away here would still cost a page and tell the client how many there were.
+      const where = ['seq > $1', 'seq <= $2', '($3::text[] IS NULL OR type = ANY($3))', scopeSql('cluster_id', '$4')];
+      const params: unknown[] = [target.since, upTo, subscription.types, scopeParam(client.principal)];
       if (target.kind !== 'all') {
-        where.push(`${COLUMN[target.kind]} = $4`);
+        where.push(`${COLUMN[target.kind]} = $5`);
         params.push(resolved.id);
       }
       const rows = (await this.dataSource.query(
@@ -220,10 +238,16 @@ export class EventsGateway implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Every event and notification a client gets passes here: the last scope check, whatever path
+   * (replay, page, live, late) brought the event, so a new path cannot leak by forgetting one.
+   */
   private send(client: Client, event: DeployEvent): boolean {
+    if (!maySee(client.principal, event.cluster_id)) return false;
     if (client.sentLate.delete(event.seq) || client.sent.has(event.seq)) return false;
     remember(client.sent, event.seq, SENT_MEMORY);
     client.socket.emit('deploy_event', event);
+    metrics.eventsDelivered.inc();
     const notification = notificationOf(event);
     if (notification) client.socket.emit('notification', notification);
     return true;

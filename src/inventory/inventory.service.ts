@@ -7,7 +7,7 @@ import type { Inventory } from '../books/inventory.types.js';
 import { ErrorCode, QuireError, notFound } from '../common/errors.js';
 import { isUuid } from '../common/input.js';
 import { ACTIVE_JOB_STATES } from '../jobs/job-state.js';
-import { maySee, type Principal } from '../api/tokens.service.js';
+import { visible, type Principal } from '../auth/principal.js';
 
 export interface DeploymentTarget {
   deployment: DeploymentEntity | null;
@@ -274,12 +274,6 @@ export class InventoryService {
   private async refuseDuplicate(exists: Promise<boolean>, message: string): Promise<void> {
     if (await exists) throw new QuireError(ErrorCode.Conflict, message);
   }
-}
-
-/** The record, if the caller may see it; one it may not see is reported missing, as if it did not exist. */
-export function visible<T>(principal: Principal | undefined, what: string, ref: string, record: T, clusterId: string | null): T {
-  if (principal && !maySee(principal, clusterId)) throw notFound(what, ref);
-  return record;
 }
 
 const UNIQUE_VIOLATION = '23505';

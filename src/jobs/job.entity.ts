@@ -6,6 +6,15 @@ import type { JobStepEntity } from './job-step.entity.js';
 import type { ChainTrigger, NotifyChannel } from '../books/book.types.js';
 import type { RenderContext } from '../templates/template.types.js';
 
+/** A chain link that made no job, kept on the job that owed it. */
+export interface ChainError {
+  link: 'on_success' | 'on_failure';
+  index: number;
+  action: string;
+  error: string;
+  at: string;
+}
+
 // A job is a frozen snapshot of a book version compiled for one target: nothing here is
 // re-read from the book at run time (STYLE.md habit 4).
 @Entity('jobs')
@@ -18,6 +27,8 @@ import type { RenderContext } from '../templates/template.types.js';
 @Index('uq_jobs_idempotency_scope_key', ['idempotency_scope', 'idempotency_key'], { unique: true, where: 'idempotency_key IS NOT NULL' })
 // Every node's sweep looks for ended jobs whose chain links are still owed: a handful at most.
 @Index('idx_jobs_chain_pending', ['date_done'], { where: 'chain_pending' })
+// The retention sweep (engine/job-cleaner.ts) walks finished jobs by when they ended.
+@Index('idx_jobs_date_done', ['date_done'], { where: 'date_done IS NOT NULL' })
 export class JobEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'uuid' }) book_version_id!: string;
@@ -47,6 +58,10 @@ export class JobEntity {
   @Column({ type: 'text', nullable: true }) request_hash!: string | null;
   @Column({ type: 'text', nullable: true }) dedupe_key!: string | null;
   @Column({ type: 'uuid', nullable: true }) parent_job_id!: string | null;
+  /** the clusters of whoever triggered the root of this job's chain (null: unscoped); its children and links stay inside them */
+  @Column({ type: 'uuid', array: true, nullable: true }) scope_clusters!: string[] | null;
+  /** on_success/on_failure links refused (a target outside the scope, a missing book): `{ link, index, action, error, at }` */
+  @JsonColumn({ default: [] }) chain_errors!: ChainError[];
   @Column({ type: 'text', nullable: true }) sets_state!: string | null;
   @JsonColumn({ default: [] }) on_success!: ChainTrigger[];
   @JsonColumn({ default: [] }) on_failure!: ChainTrigger[];

@@ -1,6 +1,7 @@
 // Jobs and steps as the API and the CLI show them: snake_case, durations in seconds.
 import type { JobEntity } from './job.entity.js';
 import type { JobStepEntity } from './job-step.entity.js';
+import type { NotificationView } from '../notifications/notification-store.js';
 import { etaOf } from './estimates.js';
 import type { Progress } from '../events/event.types.js';
 
@@ -108,6 +109,7 @@ export function jobView(job: JobEntity, steps?: JobStepEntity[]) {
     params: job.params,
     triggered_by: job.triggered_by,
     parent_job_id: job.parent_job_id,
+    chain_errors: job.chain_errors ?? [],
     skip_reason: job.skip_reason,
     error: job.error,
     date_created: iso(job.date_created),
@@ -118,4 +120,5 @@ export function jobView(job: JobEntity, steps?: JobStepEntity[]) {
   };
 }
 
-export type JobView = ReturnType<typeof jobView>;
+/** `notifications`: the deliveries its endings owe (only on a single job, see JobsService.get). */
+export type JobView = ReturnType<typeof jobView> & { notifications?: NotificationView[] };

@@ -23,7 +23,9 @@ import { CHANNELS, type PubSub } from '../db/pubsub.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
 import { JobStore, outcomeData, targetOf } from '../engine/job-store.js';
 import { FINAL_JOB_STATES, stepStatesLeadingTo } from './job-state.js';
-import { maySee, type Principal } from '../api/tokens.service.js';
+import { inScope, maySee, visible, type ClusterScope, type Principal } from '../auth/principal.js';
+import { NotificationStore, oweNotifications } from '../notifications/notification-store.js';
+import { metrics } from '../observability/metrics.js';
 
 export type Scope = 'deployment' | 'group' | 'cluster';
 
@@ -39,6 +41,11 @@ export interface TriggerRequest {
   delaySeconds?: number;
   /** the API caller; a token limited to some clusters sees and acts on nothing else */
   principal?: Principal;
+  /**
+   * For jobs the engine makes (trigger steps, chain links): the clusters of whoever triggered the
+   * root of the chain, which the new job may not leave and passes on to its own children.
+   */
+  scopeClusters?: ClusterScope;
 }
 
 export interface TriggerResult {
@@ -128,7 +135,11 @@ export class JobsService {
   async list(filter: { deployment?: string; state?: string; book?: string; limit?: number }, principal?: Principal): Promise<JobView[]> {
     const where: FindOptionsWhere<JobEntity> = {};
     if (principal?.clusterIds) where.cluster_id = In(principal.clusterIds);
-    if (filter.deployment) where.deployment_id = (await this.inventory.getDeployment(filter.deployment)).id;
+    if (filter.deployment) {
+      // Another cluster's deployment filters like a missing one: 404, not an empty list.
+      const deployment = await this.inventory.getDeployment(filter.deployment);
+      where.deployment_id = visible(principal, 'deployment', filter.deployment, deployment, deployment.cluster_id).id;
+    }
     if (filter.state) {
       const states = filter.state.split(',');
       const unknown = states.filter((s) => !JOB_STATES.includes(s as JobState));
@@ -148,7 +159,8 @@ export class JobsService {
   async get(id: string, principal?: Principal): Promise<JobView> {
     const job = await this.visibleJob(id, principal);
     const steps = await this.dataSource.getRepository(JobStepEntity).find({ where: { job_id: id }, order: { position: 'ASC' } });
-    return jobView(job, steps);
+    const notifications = await new NotificationStore(this.dataSource).forJob(id);
+    return { ...jobView(job, steps), notifications };
   }
 
   /**
@@ -263,6 +275,7 @@ export class JobsService {
 
   /** The record the action runs on, if the caller may see it. */
   private async resolveTarget(request: Omit<TriggerRequest, 'idempotencyKey'>): Promise<DeploymentTarget> {
+    if (!request.principal && request.scopeClusters) return this.resolveScopedTarget(request, request.scopeClusters);
     const target =
       request.scope === 'deployment'
         ? await this.inventory.deploymentTarget(request.target)
@@ -270,6 +283,26 @@ export class JobsService {
           ? await this.inventory.groupTarget(request.target)
           : await this.inventory.clusterTarget(request.target);
     if (request.principal && !maySee(request.principal, target.cluster?.id)) throw notFound(request.scope, request.target);
+    return target;
+  }
+
+  /**
+   * The target of a job the engine makes for a scoped chain. Missing and out of scope read the
+   * same, so a step's output (which the scoped token reads) does not tell which records exist.
+   */
+  private async resolveScopedTarget(request: Omit<TriggerRequest, 'idempotencyKey'>, scope: string[]): Promise<DeploymentTarget> {
+    const refused = () =>
+      new QuireError(
+        ErrorCode.NotFound,
+        `${request.scope} '${request.target}' not found among the clusters this job may act on (its root was triggered by a token limited to some clusters)`,
+      );
+    let target: DeploymentTarget;
+    try {
+      target = await this.resolveTarget({ ...request, scopeClusters: undefined });
+    } catch (error) {
+      throw error instanceof QuireError && error.code === ErrorCode.NotFound ? refused() : error;
+    }
+    if (!inScope(scope, target.cluster?.id)) throw refused();
     return target;
   }
 
@@ -335,6 +368,7 @@ export class JobsService {
           idempotency_scope: request.idempotencyKey ? idempotencyScope(request) : null,
           request_hash: requestHash,
           parent_job_id: request.parentJobId ?? null,
+          scope_clusters: scopeOf(request),
           date_scheduled: now,
           run_at: request.delaySeconds ? new Date(now.getTime() + request.delaySeconds * 1000) : now,
           date_done: skipped ? now : null,
@@ -356,10 +390,12 @@ export class JobsService {
         progress: { done_steps: skipped ? steps.length : 0, total_steps: steps.length, eta_s, eta_basis, eta_runs },
         data: skipped ? { ...outcomeData(compiled), skip_reason: compiled.skip_reason } : { action: compiled.action, book: compiled.book_name },
       });
+      if (skipped) await oweNotifications(manager, compiled, 'done');
       return { existing: null };
     });
-    // Read after the transaction: on the embedded database a query outside it would wait for it.
+    // Read after the transaction, from the committed rows as any other reader sees them.
     if (outcome.existing) return { job: await this.get(outcome.existing, request.principal), created: false };
+    metrics.jobsCreated.inc({ book: compiled.book_name });
     return { job: await this.get(compiled.id), created: true };
   }
 
@@ -402,6 +438,11 @@ function idempotencyConflict(key: string): QuireError {
 function hashRequest(request: TriggerRequest, target: DeploymentTarget): string {
   const targetId = (target.deployment ?? target.group ?? target.cluster)?.id ?? null;
   return contentHash([request.scope, targetId, request.action, request.params ?? {}]);
+}
+
+/** The clusters the new job and everything it causes stay inside: the caller's, or its root's. */
+function scopeOf(request: TriggerRequest): ClusterScope {
+  return request.principal ? request.principal.clusterIds : (request.scopeClusters ?? null);
 }
 
 /** Whose key it is: each API token has its own keys; the engine's own triggers share one space. */

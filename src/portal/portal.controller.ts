@@ -32,7 +32,7 @@ export class PortalController {
     const type = TYPES[path.slice(path.lastIndexOf('.'))] ?? 'application/octet-stream';
     res.setHeader('content-type', `${type}; charset=utf-8`);
     res.setHeader('x-content-type-options', 'nosniff');
-    res.setHeader('content-security-policy', "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'");
+    res.setHeader('content-security-policy', "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'");
     res.sendFile(path);
   }
 }

@@ -8,7 +8,7 @@ import type { QuireConfig } from '../config/config.js';
 import { InventoryService } from '../inventory/inventory.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import type { JobView } from '../jobs/job.view.js';
-import { maySee, type Principal } from '../api/tokens.service.js';
+import { maySee, visible, type Principal } from '../auth/principal.js';
 import { ScheduleStore, type Outcome, type ScheduleRow } from './schedule-store.js';
 import { effectiveSpec, nextAfterDue, nextRunAfter, scheduleEntryProblems, shouldFire } from './schedule-times.js';
 
@@ -77,7 +77,10 @@ export class SchedulesService {
 
   async list(filter: { deployment?: string; book?: string }, principal?: Principal): Promise<ScheduleView[]> {
     await this.sync();
-    const deploymentId = filter.deployment ? (await this.inventory.getDeployment(filter.deployment)).id : undefined;
+    // Another cluster's deployment filters like a missing one: 404, not an empty list.
+    const deploymentId = filter.deployment
+      ? await this.inventory.getDeployment(filter.deployment).then((d) => visible(principal, 'deployment', filter.deployment!, d, d.cluster_id).id)
+      : undefined;
     const rows = await this.store.list({ deploymentId, book: filter.book, clusterIds: principal?.clusterIds ?? null });
     return rows.map(scheduleView);
   }

@@ -27,6 +27,8 @@ export interface StepRun {
   retry: RetryPolicy;
   /** extra environment (secrets included) for shell steps and shell probes */
   env: Record<string, string>;
+  /** this attempt's `::output` token (steps/output/output-marker.ts); a shell step gets it as QUIRE_OUTPUT_TOKEN */
+  outputToken: string;
   /** aborted on cancel, on lease loss, or by the runner's timeout; `signal.reason` is a StepAbort */
   signal: AbortSignal;
   /** streamed output: stdout and stderr interleaved, valid UTF-8 text without NUL */

@@ -5,10 +5,12 @@ import type { HelperOptions } from 'handlebars';
 
 import { escapeUrlValue, headerValue, shellWord, type UrlPosition } from './escaping.js';
 import { TemplateError, type RenderMode } from './template.types.js';
+import { outputPrefix } from '../steps/output/output-marker.js';
 
 export const OUT_HELPER = '__quire_out';
 export const DEFINED_HELPER = '__quire_defined';
 export const CAPTURE_HELPER = '__quire_capture';
+export const OUTPUT_MARKER_HELPER = '__quire_output_marker';
 
 /** Where a value came from, for error messages. */
 export interface ValueSite {
@@ -57,6 +59,11 @@ export const internalHelpers = {
     if (value === undefined && !site.optional) throw notDefined(site);
     (options.data as { quireCapture: Capture }).quireCapture.value = value ?? null;
     return '';
+  },
+
+  /** Stands for an `::output ` the author wrote: the attempt's tokenised marker (output-marker.ts). */
+  [OUTPUT_MARKER_HELPER](options: HelperOptions): string {
+    return outputPrefix((options.data as { quireOutputToken: string }).quireOutputToken);
   },
 };
 

@@ -51,6 +51,29 @@ describe('TemplateEngine', () => {
       expect(templates.render(RUN, ctx, 'shell')).toBe('echo pulling postgres:15 into /srv/shop-db && echo ::output image=postgres:15');
     });
 
+    it('tokenises the ::output its author wrote, for the attempt that runs it', () => {
+      expect(templates.render(RUN, ctx, 'shell', { outputToken: 'tok' })).toBe(
+        'echo pulling postgres:15 into /srv/shop-db && echo ::output::tok image=postgres:15',
+      );
+      // also without any template, and inside blocks
+      expect(templates.render('echo ::output a=1; echo "::output b=2"', ctx, 'shell', { outputToken: 'tok' })).toBe(
+        'echo ::output::tok a=1; echo "::output::tok b=2"',
+      );
+      expect(templates.render('{{#if params.version}}echo ::output v={{params.version}}{{/if}}', ctx, 'shell', { outputToken: 't2' })).toBe(
+        'echo ::output::t2 v=15',
+      );
+    });
+
+    it('never tokenises a marker that comes from a value', () => {
+      const forged = { ...ctx, params: { ...ctx.params, msg: 'x\n::output injected=1' } };
+      expect(templates.render('echo {{params.msg}}; echo ::output ok=1', forged, 'shell', { outputToken: 'tok' })).toBe(
+        "echo 'x\n::output injected=1'; echo ::output::tok ok=1",
+      );
+      expect(templates.render('{{{params.msg}}}', forged, 'text', { outputToken: 'tok' })).toBe('x\n::output injected=1');
+      // and the same template without a token renders as authored (plan, validation)
+      expect(templates.render('echo {{params.msg}}; echo ::output ok=1', forged, 'shell')).toBe("echo 'x\n::output injected=1'; echo ::output ok=1");
+    });
+
     it('renders the health URL with the host', () => {
       expect(templates.render('http://{{deployment.vars.host}}:8008/health', ctx, 'url')).toBe('http://10.0.0.5:8008/health');
     });

@@ -2,7 +2,8 @@
 // strict about missing values, escaping each value for the place it lands (not HTML).
 import Handlebars from 'handlebars';
 
-import { internalHelpers, type Capture } from './internal-helpers.js';
+import { internalHelpers, OUTPUT_MARKER_HELPER, type Capture } from './internal-helpers.js';
+import { AUTHORED_MARKER, markAuthoredOutputs } from '../steps/output/output-marker.js';
 import {
   analyze,
   FORBIDDEN_SEGMENTS,
@@ -120,11 +121,13 @@ export class TemplateEngine {
    * Renders `source` for `mode`. Throws a TemplateError when a path the template reads is
    * missing from `ctx` (naming the path), or when a value cannot stand where it lands.
    */
-  render(source: string, ctx: RenderContext, mode: RenderMode): string {
-    if (!this.hasTemplate(source)) return source;
-    const compiled = this.compiled(`${mode}\0${source}`, () => this.compileForRender(source, mode));
+  render(source: string, ctx: RenderContext, mode: RenderMode, options: RenderOptions = {}): string {
+    const { outputToken } = options;
+    if (!this.hasTemplate(source)) return outputToken === undefined ? source : markAuthoredOutputs(source, outputToken);
+    const marked = outputToken !== undefined && source.includes(AUTHORED_MARKER);
+    const compiled = this.compiled(`${mode}${marked ? '\0marked' : ''}\0${source}`, () => this.compileForRender(source, mode, marked));
     assertDefined(compiled.references, ctx);
-    return this.run(compiled.template, ctx, {});
+    return this.run(compiled.template, ctx, marked ? { quireOutputToken: outputToken } : {});
   }
 
   /**
@@ -169,11 +172,12 @@ export class TemplateEngine {
   }
 
   /** Parses and checks a template, then rewrites it so each value is escaped for `mode`. */
-  private compileForRender(source: string, mode: RenderMode): Compiled {
+  private compileForRender(source: string, mode: RenderMode, markOutputs = false): Compiled {
     const { program, references, text } = this.checked(source);
     const scan = scanSlots(program, text, mode);
     throwFirstError(scan.issues);
     new TemplateRewriter(text, this.helpers).forRender(program, mode, scan.urlSlots);
+    if (markOutputs) markAuthoredMarkers(program);
     return { template: this.env.compile(program, COMPILE_OPTIONS), references };
   }
 
@@ -200,6 +204,51 @@ export class TemplateEngine {
       throw new TemplateError(error instanceof Error ? error.message : String(error));
     }
   }
+}
+
+export interface RenderOptions {
+  /**
+   * A shell step's `run` or `argv`: each `::output ` the author wrote (in the template's text,
+   * never in a value) becomes the attempt's tokenised marker (steps/output/output-marker.ts).
+   */
+  outputToken?: string;
+}
+
+/**
+ * Splits each text node around the `::output ` it holds, putting the marker helper in its place.
+ * Only text nodes are the author's: a value inserted by a mustache cannot produce the marker.
+ */
+function markAuthoredMarkers(program: Program): void {
+  program.body = program.body.flatMap((node): hbs.AST.Statement[] => {
+    if (node.type === 'BlockStatement') {
+      const block = node as hbs.AST.BlockStatement;
+      markAuthoredMarkers(block.program);
+      if (block.inverse) markAuthoredMarkers(block.inverse);
+      return [node];
+    }
+    if (node.type !== 'ContentStatement') return [node];
+    const content = node as ContentStatement;
+    const pieces = content.value.split(AUTHORED_MARKER);
+    if (pieces.length === 1) return [node];
+    const out: hbs.AST.Statement[] = [];
+    pieces.forEach((piece, i) => {
+      if (i > 0) out.push(markerNode(content.loc));
+      if (piece !== '') out.push({ ...content, value: piece, original: piece } as unknown as ContentStatement);
+    });
+    return out;
+  });
+}
+
+function markerNode(loc: hbs.AST.SourceLocation): MustacheStatement {
+  return {
+    type: 'MustacheStatement',
+    path: { type: 'PathExpression', data: false, depth: 0, parts: [OUTPUT_MARKER_HELPER], original: OUTPUT_MARKER_HELPER, loc },
+    params: [],
+    hash: { type: 'Hash', pairs: [], loc },
+    escaped: false,
+    strip: { open: false, close: false },
+    loc,
+  } as unknown as MustacheStatement;
 }
 
 /** The engine every module shares: one Handlebars environment, one cache. */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { TokensService } from '../../src/api/tokens.service.js';
+import { TokensService } from '../../src/auth/tokens.service.js';
 import { PING_BOOK } from '../support/books.js';
 
 const INVENTORY = `clusters:

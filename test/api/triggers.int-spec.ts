@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { TokensService } from '../../src/api/tokens.service.js';
+import { TokensService } from '../../src/auth/tokens.service.js';
 
 const FIXTURES = join(process.cwd(), 'test/fixtures/service-books');
 
@@ -65,7 +65,7 @@ describe.each([['postgres'], ['embedded']])('triggering actions on %s', (mode) =
       params: { version: 'x.y', replicas: 0, extra: 1 },
     });
     expect(status).toBe(400);
-    expect(body.details.map((d: any) => d.field).sort()).toEqual(['params.replicas', 'params.version']);
+    expect(body.details.map((d: any) => d.field).sort()).toEqual(['params.extra', 'params.replicas', 'params.version']);
     const missing = await app.api('POST', '/api/deployments/app-2/actions/deploy', { params: {} });
     expect(missing.status).toBe(400);
     expect(missing.body.details[0].field).toBe('params.version');

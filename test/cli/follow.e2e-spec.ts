@@ -28,15 +28,23 @@ steps:
     run: "sleep 0.3; ${last}"
 `;
 
-const WAIT_BOOK = `name: web.wait
+/**
+ * Runs until `release` exists: the test releases it once the follower has everything it must show,
+ * so a slow box (a CLI that takes seconds to start) cannot find the job already ended.
+ */
+const waitBook = (release: string) => `name: web.wait
 kind: web
 action: wait
 unique: none
 steps:
   - name: wait
     kind: shell
-    run: "sleep 4"
+    run: "while [ ! -e ${release} ]; do sleep 0.1; done"
 `;
+
+/** How long one CLI run may take on a slow, loaded box; each test's jest timeout sits above it. */
+const CLI_DEADLINE_MS = 60_000;
+const TEST_TIMEOUT_MS = CLI_DEADLINE_MS + 30_000;
 
 const READ_DELAY_MS = 800;
 
@@ -101,7 +109,7 @@ function slowReadProxy(target: URL): Promise<{ url: string; server: Server; cut(
 function quire(
   env: Record<string, string>,
   args: string[],
-  { ms = 20_000, onStdout = () => undefined }: { ms?: number; onStdout?: (stdout: string) => void } = {},
+  { ms = CLI_DEADLINE_MS, onStdout = () => undefined }: { ms?: number; onStdout?: (stdout: string) => void } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const base: Record<string, string> = {};
   for (const key of ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR']) if (process.env[key]) base[key] = process.env[key]!;
@@ -136,7 +144,7 @@ describe('quire run --follow', () => {
     writeFileSync(join(booksDir, 'inventory.yaml'), inventory('web', 1));
     writeFileSync(join(booksDir, 'web.deploy.book.yaml'), book('deploy', 'echo last'));
     writeFileSync(join(booksDir, 'web.broken.book.yaml'), book('broken', 'echo failing; exit 3'));
-    writeFileSync(join(booksDir, 'web.wait.book.yaml'), WAIT_BOOK);
+    writeFileSync(join(booksDir, 'web.wait.book.yaml'), waitBook(join(booksDir, 'release')));
     app = await startTestApp({ booksDir, engine: true, env: { QUIRE_POLL_MS: '200', QUIRE_SHUTDOWN_GRACE_SECONDS: '1' } });
     proxy = await slowReadProxy(new URL(app.url));
     env = { QUIRE_URL: proxy.url, QUIRE_TOKEN: app.token };
@@ -158,7 +166,7 @@ describe('quire run --follow', () => {
     expect(display).toMatch(/^job \S+ web\.deploy on d1: done/);
     for (const step of ['first', 'second', 'last']) expect(display).toMatch(new RegExp(`✔ ${step}\\s+done`));
     expect(display).toContain('3/3 steps');
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('ends with a non-zero exit code when the job fails', async () => {
     const result = await quire(env, ['run', 'd1', 'broken', '--follow']);
@@ -168,7 +176,7 @@ describe('quire run --follow', () => {
     expect(display).toMatch(/✔ first\s+done/);
     expect(display).toMatch(/✔ second\s+done/);
     expect(display).toMatch(/✖ last\s+error/);
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('rides out a dropped connection: socket.io reconnects and the command still ends with the job', async () => {
     let cut = false;
@@ -183,7 +191,7 @@ describe('quire run --follow', () => {
     expect(cut).toBe(true);
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(lastDisplay(result.stdout)).toMatch(/^job \S+ web\.deploy on d1: done/);
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('follow --output pages through a replay longer than one page (the ack says `more`)', async () => {
     const { job } = (await app.api('POST', '/api/deployments/d1/actions/wait', {})).body;
@@ -199,8 +207,12 @@ describe('quire run --follow', () => {
     } finally {
       await db.end();
     }
-    const result = await quire({ QUIRE_URL: app.url, QUIRE_TOKEN: app.token }, ['follow', job.id, '--output']);
+    // The job ends once the follower has printed the replay's last line.
+    const result = await quire({ QUIRE_URL: app.url, QUIRE_TOKEN: app.token }, ['follow', job.id, '--output'], {
+      onStdout: (stdout) => stdout.includes('\nc20500\n') && writeFileSync(join(booksDir, 'release'), ''),
+    });
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(result.stdout.split('\n').filter((line) => /^c\d+$/.test(line))).toHaveLength(20500);
-  });
+    expect(result.stdout).toMatch(/web\.wait on d1: done/);
+  }, TEST_TIMEOUT_MS);
 });

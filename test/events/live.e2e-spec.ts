@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { TokensService } from '../../src/api/tokens.service.js';
+import { TokensService } from '../../src/auth/tokens.service.js';
 
 const INVENTORY = `clusters:
   - name: c1

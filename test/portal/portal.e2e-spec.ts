@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { TokensService } from '../../src/api/tokens.service.js';
+import { TokensService } from '../../src/auth/tokens.service.js';
 import { EventsGateway } from '../../src/events/events.gateway.js';
 
 // Callbacks passed to page.evaluate/waitForFunction run in the browser; the project compiles

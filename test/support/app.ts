@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadConfig, type QuireConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { fetchRetryingWhenSafe } from '../../src/cli/http-retry.js';
 
 export interface TestApp {
   server: RunningServer;
@@ -40,15 +41,8 @@ export async function startTestApp(
     process.stdout.write = stdoutWrite;
   }
   const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(server.url + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    callAs(server.url, token, method, path, body, headers);
   return {
     server,
     url: server.url,
@@ -63,4 +57,22 @@ export async function startTestApp(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** One REST call as the given token (another role or scope than the app's admin token). */
+export async function callAs<T = any>(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
+  const response = await fetchRetryingWhenSafe(url + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }

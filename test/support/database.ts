@@ -6,6 +6,7 @@ import { createDataSource } from '../../src/db/data-source.js';
 import { runMigrations } from '../../src/db/database.js';
 import { MIGRATIONS } from '../../migrations/index.js';
 
+// Set by the run's global setup (a throwaway server) unless the developer or CI set it.
 export const ADMIN_URL = process.env.QUIRE_TEST_PGURL ?? 'postgres://postgres@127.0.0.1:5432';
 const LOCK = 7_140_099;
 

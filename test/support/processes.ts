@@ -8,7 +8,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { fetchRetryingWhenSafe } from '../../src/cli/http-retry.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -237,7 +239,7 @@ export class QuireCluster {
    */
   async serve(options: { engine?: boolean; env?: Record<string, string>; name?: string } = {}): Promise<QuireProcess> {
     const proc = this.spawn('serve', options.name ?? 'api', { PORT: '0', QUIRE_ENGINE: options.engine ? 'on' : 'off', ...options.env });
-    const [, url] = await proc.waitForOutput(/listening on (http:\/\/\S+)/);
+    const [, url] = await proc.waitForOutput(/listening on (http:\/\/[^\s"]+)/);
     const tokenFile = join(this.dataDir, 'admin-token');
     await until('the admin token file', () => existsSync(tokenFile));
     this.api_ ??= { url: url!, token: readFileSync(tokenFile, 'utf8').trim() };
@@ -269,7 +271,8 @@ export class QuireCluster {
     headers: Record<string, string> = {},
   ): Promise<{ status: number; body: T }> {
     if (!this.api_) throw new Error('no serve process started');
-    const response = await fetch(this.api_.url + path, {
+    // Sent again after a dropped connection only when that is safe (a read, a keyed trigger).
+    const response = await fetchRetryingWhenSafe(this.api_.url + path, {
       method,
       headers: { authorization: `Bearer ${this.api_.token}`, 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -278,12 +281,13 @@ export class QuireCluster {
     return { status: response.status, body: text ? (JSON.parse(text) as T) : (undefined as T) };
   }
 
-  /** Triggers an action; returns the job id (fails the test on anything but 200/202). */
+  /** Triggers an action, under a fresh Idempotency-Key; returns the job id (fails the test on anything but 200/202). */
   async trigger(deployment: string, action: string, params: Record<string, unknown> = {}): Promise<string> {
     const { status, body } = await this.api(
       'POST',
       `/api/deployments/${encodeURIComponent(deployment)}/actions/${encodeURIComponent(action)}`,
       { params },
+      { 'idempotency-key': `test-${randomUUID()}` },
     );
     if (status !== 202 && status !== 200) throw new Error(`trigger ${deployment} ${action}: ${status} ${JSON.stringify(body)}`);
     return (body as { job: { id: string } }).job.id;

@@ -21,7 +21,12 @@ export class ProcessReaper {
 
   static start(): ProcessReaper {
     const dir = mkdtempSync(join(tmpdir(), `quire-reaper-${process.pid}-`));
-    const child = spawn('/bin/sh', ['-c', SCRIPT, 'quire-reaper', dir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    // PATH only: the reaper needs nothing else, and outlives the worker for a moment.
+    const child = spawn('/bin/sh', ['-c', SCRIPT, 'quire-reaper', dir], {
+      detached: true,
+      env: process.env.PATH ? { PATH: process.env.PATH } : {},
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     // Neither the reaper nor its pipe keeps this process alive: its own exit is what the reaper waits for.
     child.unref();
     (child.stdin as unknown as { unref?: () => void }).unref?.();

@@ -71,7 +71,8 @@ describe('shell step environment', () => {
       .split('\n')
       .filter(Boolean)
       .map((line) => line.slice(0, line.indexOf('=')));
-    expect(names.filter((n) => n.startsWith('QUIRE_') || n === 'DATABASE_URL')).toEqual([]);
+    // QUIRE_OUTPUT_TOKEN is the step's own (its `::output` token), not the worker's
+    expect(names.filter((n) => n.startsWith('QUIRE_') || n === 'DATABASE_URL')).toEqual(['QUIRE_OUTPUT_TOKEN']);
     expect(run.text()).not.toContain('leak');
     expect(run.text()).toContain('DB_PASSWORD=named-secret');
     expect(run.text()).toContain('REGION=eu');

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NO_RETRY, testRun } from '../testing/step-run.fixture.js';
+import { NO_RETRY, TEST_OUTPUT_TOKEN, testRun } from '../testing/step-run.fixture.js';
 import { ShellStepExecutor } from './shell.step.js';
 
 const shell = new ShellStepExecutor();
@@ -55,7 +55,25 @@ describe('shell step', () => {
       run: "printf '::output ver'; sleep 0.1; printf 'sion=1.2'; sleep 0.1; printf '.3\\nnoise\\n::output url=http://x/?a=b\\n'; echo '::output ignored=1' >&2; printf '::output last=no-newline'",
     });
     expect(await shell.execute(run)).toEqual({ outcome: 'done', outputs: { version: '1.2.3', url: 'http://x/?a=b', last: 'no-newline' } });
-    expect(run.text()).toContain('::output version=1.2.3');
+    expect(run.text()).toContain('::output version=1.2.3\nnoise\n');
+    // the token itself is never shown
+    expect(run.text()).not.toContain(TEST_OUTPUT_TOKEN);
+  });
+
+  it('ignores ::output lines without the attempt token: data the step echoes cannot set outputs', async () => {
+    // `rendered` as given: the lines below are not the author's, so nothing tokenised them
+    const run = testRun(
+      { kind: 'shell' },
+      {
+        rendered: {
+          name: 'echo',
+          kind: 'shell',
+          run: `printf 'x\\n::output injected=1\\n::output::guess forged=1\\n'; echo "::output::$QUIRE_OUTPUT_TOKEN from_env=1"`,
+        },
+      },
+    );
+    expect(await shell.execute(run)).toEqual({ outcome: 'done', outputs: { from_env: '1' } });
+    expect(run.text()).toContain('::output injected=1');
   });
 
   it('passes each argv element as one argument, without a shell', async () => {

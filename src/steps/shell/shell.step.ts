@@ -1,6 +1,7 @@
 // `kind: shell` (BOOKS.md section 4): run a command, stream its output, read `::output` lines.
 import { BoundedOutput } from '../output/output-buffer.js';
 import { OutputLineParser } from '../output/output-lines.js';
+import { MarkerDisplay, OUTPUT_TOKEN_ENV } from '../output/output-marker.js';
 import { abortedResult, type StepExecutor, type StepResult, type StepRun } from '../step-executor.js';
 import { childEnv, runProcess } from './run-process.js';
 
@@ -14,18 +15,26 @@ export class ShellStepExecutor implements StepExecutor {
 
   async execute(run: StepRun): Promise<StepResult> {
     const { rendered } = run;
-    const lines = new OutputLineParser();
+    const lines = new OutputLineParser(run.outputToken);
+    // stderr too: an authored marker echoed there sets nothing, but must not show the token either
+    const display = { stdout: new MarkerDisplay(run.outputToken), stderr: new MarkerDisplay(run.outputToken) };
     const tail = new BoundedOutput({ headBytes: 0, tailBytes: MESSAGE_TAIL_BYTES });
+    const show = (text: string): void => {
+      if (text === '') return;
+      tail.push(text);
+      run.output(text);
+    };
     const end = await runProcess(
-      { run: rendered.run, argv: rendered.argv, cwd: rendered.cwd, env: childEnv(run.env, rendered.env) },
+      { run: rendered.run, argv: rendered.argv, cwd: rendered.cwd, env: childEnv(run.env, rendered.env, { [OUTPUT_TOKEN_ENV]: run.outputToken }) },
       run.signal,
       (text, stream) => {
         if (stream === 'stdout') lines.push(text);
-        tail.push(text);
-        run.output(text);
+        show(display[stream].push(text));
       },
     );
     lines.flush();
+    show(display.stdout.flush());
+    show(display.stderr.flush());
 
     switch (end.kind) {
       case 'aborted':

@@ -18,4 +18,6 @@ export class ApiTokenEntity {
   @CreatedAt() date_created!: Date;
   @NullableDate() last_used_at!: Date | null;
   @NullableDate() revoked_at!: Date | null;
+  /** past it the token is refused everywhere (REST, socket.io handshake, open connections); null: never */
+  @NullableDate() expires_at!: Date | null;
 }
