@@ -7,7 +7,7 @@ import { compileJob, historyKey, type CompiledJob } from './job-compiler.js';
 import { jobView, type JobView } from './job.view.js';
 import { JOB_STATES, type JobState } from './job-state.js';
 import type { Outcome, StepHistory } from './estimates.js';
-import { SecretsProvider } from '../engine/secrets.js';
+import { processSecrets } from '../engine/secrets.js';
 import { BooksService } from '../books/books.service.js';
 import { contentHash } from '../books/canonical-json.js';
 import { InventoryService, type DeploymentTarget } from '../inventory/inventory.service.js';
@@ -56,8 +56,12 @@ export interface TriggerResult {
 
 @Injectable()
 export class JobsService {
-  /** which secrets this node has configured: a step's `when` may test that when the job is created */
-  private readonly secrets = new SecretsProvider();
+  /**
+   * Which secrets this node has configured (names only): a step's `when` may test that when the
+   * job is created. From the environment as the process started: by now the secrets are out of
+   * process.env (engine/secrets.ts).
+   */
+  private readonly secrets = processSecrets().secrets;
 
   constructor(
     private readonly dataSource: DataSource,
