@@ -157,24 +157,31 @@ export class JobStore {
 
   async stepStarted(lease: Lease, job: JobEntity, step: JobStepEntity): Promise<JobStepEntity> {
     return this.owned(lease, async (manager, emit) => {
-      // The attempt before this one failed and was retried: what it cost runs from its start to
-      // this one's, its wait for the retry included (BOOKS.md section 7).
-      const [previous] = firstRows<{ cost: number | null }>(
-        await manager.query(`SELECT EXTRACT(EPOCH FROM (now() - date_started))::double precision AS cost FROM job_steps WHERE id = $1 AND state = 'retrying'`, [step.id]),
-      );
-      if (previous?.cost != null && learns(step)) await this.foldHistory(manager, job.book_name, step, 'retried', Number(previous.cost));
-      // A first attempt: what passed since the step before it ended (or the job was claimed or
-      // resumed), so the ETA counts the engine's bookkeeping between steps; on a loaded 2-core box
-      // the estimates fell 5-10% short without it on jobs of 0.5 s steps (bench/eta-accuracy.mjs).
-      const [lead] = firstRows<{ lead: number | null }>(
-        await manager.query(
-          `SELECT EXTRACT(EPOCH FROM (now() - GREATEST(j.date_running, j.date_scheduled,
-             (SELECT max(p.date_finished) FROM job_steps p WHERE p.job_id = s.job_id AND p.position < s.position))))::double precision AS lead
-           FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE s.id = $1 AND s.state = 'pending' AND s.attempt = 0`,
-          [step.id],
-        ),
-      );
-      if (lead?.lead != null && lead.lead >= 0 && learns(step)) await this.foldHistory(manager, job.book_name, step, 'lead', Number(lead.lead));
+      if (learns(step)) {
+        // What the step's start teaches (BOOKS.md section 7), in one read:
+        // - retried: the attempt before this one failed and was retried; what it cost runs from
+        //   its start to this one's, its wait for the retry included;
+        // - lead: a first attempt, the time since the step before it ended (for the first step:
+        //   since the job was created, resumed or due), so the ETA counts the engine's own latency
+        //   and bookkeeping; on a loaded 2-core box the estimates fell 5-10% short without it on
+        //   jobs of 0.5 s steps (bench/eta-accuracy.mjs). A first step's lead also holds any wait
+        //   for its deployment or channel; the estimate takes the median lead, so rare waits do
+        //   not count.
+        const [taught] = firstRows<{ retried: number | null; lead: number | null }>(
+          await manager.query(
+            `SELECT
+               CASE WHEN s.state = 'retrying' THEN EXTRACT(EPOCH FROM (now() - s.date_started))::double precision END AS retried,
+               CASE WHEN s.state = 'pending' AND s.attempt = 0 THEN EXTRACT(EPOCH FROM (now() - GREATEST(j.date_scheduled, j.run_at,
+                 (SELECT max(p.date_finished) FROM job_steps p WHERE p.job_id = s.job_id AND p.position < s.position))))::double precision END AS lead
+             FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE s.id = $1`,
+            [step.id],
+          ),
+        );
+        const lessons: Lesson[] = [];
+        if (taught?.retried != null) lessons.push(['retried', Number(taught.retried)]);
+        if (taught?.lead != null && taught.lead >= 0) lessons.push(['lead', Number(taught.lead)]);
+        await this.foldHistory(manager, job.book_name, step, lessons);
+      }
       const updated = await this.setStep(manager, step.id, 'running', {
         attempt: sql('attempt + 1'),
         date_started: sql('now()'),
@@ -191,7 +198,7 @@ export class JobStore {
     await this.owned(lease, async (manager, emit) => {
       await this.setStep(manager, step.id, 'skipped', { error: reason });
       // Its `when` said no: recent jobs' share of such skips is the chance a later job runs it.
-      if (learns(step)) await this.foldHistory(manager, job.book_name, step, 'ran', 0);
+      if (learns(step)) await this.foldHistory(manager, job.book_name, step, [['ran', 0]]);
       await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'skipped', progress: await this.progress(manager, job.id), data: { reason } });
     });
   }
@@ -236,8 +243,10 @@ export class JobStore {
       if (outcome.error) Object.assign(fields, errorFields(outcome.error));
       const updated = await this.setStep(manager, step.id, outcome.state, fields);
       if (outcome.state !== 'cancel' && updated.duration !== null && learns(updated)) {
-        await this.foldHistory(manager, job.book_name, updated, finalOutcome(outcome.state, updated.on_failure), Number(updated.duration));
-        await this.foldHistory(manager, job.book_name, updated, 'ran', 1);
+        await this.foldHistory(manager, job.book_name, updated, [
+          [finalOutcome(outcome.state, updated.on_failure), Number(updated.duration)],
+          ['ran', 1],
+        ]);
       }
       if (updated.duration !== null) metrics.stepDuration.observe({ kind: step.kind, outcome: outcome.state }, Number(updated.duration));
       await emit({
@@ -430,17 +439,20 @@ export class JobStore {
     return progressOf(steps);
   }
 
-  private async foldHistory(manager: EntityManager, book: string, step: Pick<JobStepEntity, 'name' | 'estimate_key'>, outcome: Outcome, value: number): Promise<void> {
-    // Running mean, and the last HISTORY_WINDOW values for means and percentiles, in one atomic upsert.
+  /** Folds values into the step's histories, one per outcome, in one atomic upsert. */
+  private async foldHistory(manager: EntityManager, book: string, step: Pick<JobStepEntity, 'name' | 'estimate_key'>, lessons: Lesson[]): Promise<void> {
+    if (lessons.length === 0) return;
+    // Running mean, and the last HISTORY_WINDOW values for means and percentiles.
+    const rows = lessons.map((_, i) => `($1, $2, $3, $${5 + 2 * i}, 1, $${6 + 2 * i}::double precision, ARRAY[$${6 + 2 * i}::double precision])`);
     await manager.query(
       `INSERT INTO step_duration_history (book_name, step_name, estimate_key, outcome, samples, mean, recent)
-       VALUES ($1, $2, $3, $4, 1, $5, ARRAY[$5]::double precision[])
+       VALUES ${rows.join(', ')}
        ON CONFLICT (book_name, step_name, estimate_key, outcome) DO UPDATE SET
          samples = step_duration_history.samples + 1,
-         mean = step_duration_history.mean + ($5 - step_duration_history.mean) / (step_duration_history.samples + 1),
-         recent = (step_duration_history.recent || $5::double precision)[greatest(1, cardinality(step_duration_history.recent) - $6 + 2):],
+         mean = step_duration_history.mean + (EXCLUDED.mean - step_duration_history.mean) / (step_duration_history.samples + 1),
+         recent = (step_duration_history.recent || EXCLUDED.mean)[greatest(1, cardinality(step_duration_history.recent) - $4::int + 2):],
          date_updated = now()`,
-      [book, step.name, step.estimate_key ?? '', outcome, value, HISTORY_WINDOW],
+      [book, step.name, step.estimate_key ?? '', HISTORY_WINDOW, ...lessons.flat()],
     );
   }
 
@@ -496,6 +508,9 @@ export class JobStore {
 }
 
 export type Emit = (event: DeployEventInput) => Promise<void>;
+
+/** An outcome and the value it teaches (seconds, or 1/0 for `ran`). */
+type Lesson = [Outcome, number];
 
 /** Manual steps do not learn: how long a person takes says nothing about the next time. */
 function learns(step: Pick<JobStepEntity, 'kind'>): boolean {

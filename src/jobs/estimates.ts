@@ -4,8 +4,8 @@
 // attempt (`done`, `failed`, `ignored`: a failure the book ignores, `retried`: an attempt that
 // failed and was tried again, its cost counting the wait before the next attempt), `ran`, one
 // 1 or 0 per job: whether the step ran or its `when` skipped it, and `lead`, the seconds between
-// the end of the step before (or the job's claim) and this step's start: the engine's own
-// bookkeeping, which a person waiting for the job waits for too.
+// the end of the step before (or the job's creation) and this step's start: the engine's own
+// latency and bookkeeping, which a person waiting for the job waits for too.
 
 export const OUTCOMES = ['done', 'failed', 'ignored', 'retried', 'ran', 'lead'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -47,7 +47,8 @@ export function learnedCost(history: StepHistory | undefined, minSamples: number
   let cost = finals.reduce((sum, h) => sum + (h.samples / runs) * recentMean(h), 0);
   const retried = history.retried;
   if (retried && retried.samples > 0) cost += (retried.samples / runs) * recentMean(retried);
-  if (history.lead && history.lead.samples > 0) cost += recentMean(history.lead);
+  // the median: a first step's lead now and then holds a wait for a busy deployment
+  if (history.lead && history.lead.recent.length > 0) cost += percentile(history.lead.recent, 50)!;
   const attempts = finals.flatMap((h) => h.recent);
   return {
     runs,

@@ -75,8 +75,11 @@ export interface TriggerResult {
 
 @Injectable()
 export class JobsService {
-  /** which secrets this node has configured: a step's `when` may test that when the job is created */
-  // The secrets as the process started: `quire serve` has taken them out of process.env since.
+  /**
+   * Which secrets this node has configured (names only): a step's `when` may test that when the
+   * job is created. From the environment as the process started: by now the secrets are out of
+   * process.env (engine/secrets.ts).
+   */
   private readonly secrets = processSecrets().secrets;
 
   constructor(

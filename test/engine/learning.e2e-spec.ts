@@ -43,6 +43,11 @@ steps:
     kind: shell
     when: "{{params.notify}}"
     run: "true"
+  - name: chat
+    kind: shell
+    secrets: [chat_token]
+    when: "{{ne (default secrets.chat_token '') ''}}"
+    run: "true"
 `,
   'svc.slow.book.yaml': `name: svc.slow
 kind: svc
@@ -70,10 +75,11 @@ describe('engine: durations that learn', () => {
 
   beforeAll(async () => {
     cluster = await QuireCluster.start({ books: { 'inventory.yaml': inventory('svc', 2), ...BOOKS } });
-    await cluster.serve();
+    // a secret configured on both: a when that tests it is decided at creation, by its presence
+    await cluster.serve({ env: { QUIRE_SECRET_CHAT_TOKEN: 'not-a-real-token' } });
     // Polling once a minute: a retry is claimed when its delay ends (the worker's own timer), so
     // these jobs finish well within their deadlines only if that timer works.
-    await cluster.worker('learner', { QUIRE_POLL_MS: '60000' });
+    await cluster.worker('learner', { QUIRE_POLL_MS: '60000', QUIRE_SECRET_CHAT_TOKEN: 'not-a-real-token' });
   }, 60_000);
 
   afterAll(async () => {
@@ -128,6 +134,8 @@ describe('engine: durations that learn', () => {
     expect(step('flaky').estimated_duration).toBeGreaterThan(0.5);
     expect(step('maybe')).toMatchObject({ run_chance: 0.75, estimate_source: 'history', estimate_runs: 3 });
     expect(step('notify')).toMatchObject({ run_chance: 0 });
+    // configured where the job is created: the when is true, and the step counts in full
+    expect(step('chat')).toMatchObject({ run_chance: 1 });
     expect(job.progress).toMatchObject({ eta_basis: 'learned', eta_runs: 3 });
     const { rows } = await cluster.db.query(`SELECT payload FROM deploy_events WHERE job_id = $1 AND type = 'job' ORDER BY seq LIMIT 1`, [
       id,
