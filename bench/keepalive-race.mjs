@@ -9,6 +9,13 @@
 //
 // --keep-alive 5 is Node's default (what Quire had before), the default here is the config's (65 s).
 // The clients send no Idempotency-Key and never retry: every failure is counted.
+//
+// Measured 2026-12-03 on the shared 2-core box (load about 20), 60 s, 16 clients, 2 workers:
+//   --keep-alive 5 --busy-ms 600  --max-idle-ms 7000: 233 triggers, 0 failed (the client closed its idle sockets first)
+//   --keep-alive 5 --busy-ms 2500 --max-idle-ms 6000: 169 triggers, 2 failed "UND_ERR_SOCKET other side closed";
+//       the server closed 24 idle connections on its keep-alive timer: a client whose loop is blocked
+//       past undici's margin sends on a socket the server is closing
+//   default (65 s)  --busy-ms 2500 --max-idle-ms 6000: 154 triggers, 0 failed, the server closed none
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -73,10 +73,10 @@ export class BooksController {
   @Post('validate')
   @HttpCode(200)
   @RequireRole('viewer')
-  validate(@Body() body: unknown) {
+  async validate(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
     const input =
       typeof body === 'string' ? { source: body, file: 'book.yaml' } : checkInput<{ source: string; file?: string }>(VALIDATE_BODY, body);
-    const result = this.books.validate(input.source, input.file ?? 'book.yaml');
+    const result = await this.books.validate(input.source, input.file ?? 'book.yaml', principal.tokenId);
     return {
       valid: result.valid,
       problems: result.problems,

@@ -14,6 +14,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.Conflict]: 409,
   [ErrorCode.Unauthenticated]: 401,
   [ErrorCode.Forbidden]: 403,
+  [ErrorCode.TooManyRequests]: 429,
 };
 
 // The one place where domain errors become HTTP: `{ error, message, details }`.

@@ -1,11 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { DataSource, In, Not } from 'typeorm';
 import { BookVersionEntity } from './book-version.entity.js';
 import type { Book, BookProblem } from './book.types.js';
 import { loadBooksDir } from './book-loader.js';
-import { validateBookSource } from './book-validator.js';
+import { BookValidationPool, type ApiValidation } from './book-validation.pool.js';
 import { InventoryService } from '../inventory/inventory.service.js';
 import { ErrorCode, QuireError, notFound } from '../common/errors.js';
 import { QUIRE_CONFIG } from '../config/config.module.js';
@@ -29,8 +29,9 @@ export function validationContext() {
 // and marks the current one per name. Jobs point at versions, so editing a book never changes
 // a job already created.
 @Injectable()
-export class BooksService {
+export class BooksService implements OnApplicationShutdown {
   private readonly logger = new Logger('Books');
+  private readonly validation = new BookValidationPool();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -123,9 +124,13 @@ export class BooksService {
     );
   }
 
-  /** POST /api/books/validate: every problem of one YAML text, nothing stored. */
-  validate(source: string, file = 'book.yaml'): { valid: boolean; problems: BookProblem[]; book?: Book } {
-    const result = validateBookSource(file, source, validationContext());
+  /** POST /api/books/validate: every problem of one YAML text, nothing stored; off the main thread (book-validation.pool.ts). */
+  async validate(source: string, file: string, owner: string): Promise<{ valid: boolean; problems: BookProblem[]; book?: ApiValidation['book'] }> {
+    const result = await this.validation.validate(source, file, owner);
     return { valid: !result.problems.some((p) => p.severity === 'error'), problems: result.problems, book: result.book };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.validation.close();
   }
 }

@@ -10,6 +10,7 @@ export enum ErrorCode {
   Conflict = 'conflict',
   Unauthenticated = 'unauthenticated',
   Forbidden = 'forbidden',
+  TooManyRequests = 'too_many_requests',
 }
 
 /** One precise problem: where (a field path, or a file position) and what. */

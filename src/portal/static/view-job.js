@@ -660,7 +660,7 @@ export function mountJob(root, { id: ref }, ctx) {
     const errorsBox = h('details', { class: 'step-errors', hidden: true }, errorsSummary, errorsList);
     const pre = h('pre', { class: 'output', tabindex: '0', 'aria-label': `Output of ${s.name}` });
     const outputSummary = h('summary', { text: 'Output' });
-    const download = h('button', { type: 'button', class: 'button-small button-secondary', text: 'Download output', onclick: () => downloadOutput(model) });
+    const download = h('button', { type: 'button', class: 'button-small button-secondary', text: 'Download output', onclick: () => void downloadOutput(model) });
     const outputBox = h('details', { class: 'step-output', hidden: true }, outputSummary, h('div', { class: 'output-tools' }, download), pre);
     const outputs = h('dl', { class: 'facts step-outputs', hidden: true, 'aria-label': `Outputs of ${s.name}` });
     const triggerLink = h('p', { class: 'step-trigger-link', hidden: true });
@@ -711,8 +711,16 @@ export function mountJob(root, { id: ref }, ctx) {
   }
 
   /** The step's stored output as a file (the whole stored tail, not what the page trimmed). */
-  function downloadOutput(model) {
-    const text = model.final && typeof model.data.output === 'string' ? model.data.output : model.output;
+  async function downloadOutput(model) {
+    // An ended step's stored output, read now: the copy this page holds may predate its last
+    // flush (the step's end event can arrive before the page's read of the ended job).
+    let text = model.output;
+    if (model.final) {
+      const stored = await get(`/api/jobs/${encodeURIComponent(id)}`)
+        .then(({ job }) => job.steps.find((step) => step.name === model.data.name)?.output)
+        .catch(() => undefined);
+      if (typeof stored === 'string') text = stored;
+    }
     const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
     const a = h('a', { href: url, download: `job-${shortId(id)}-${model.data.name}.log` });
     document.body.append(a);
