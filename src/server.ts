@@ -17,6 +17,7 @@ import { setupOpenApi } from './api/openapi.js';
 import { formatProblem } from './books/problem.js';
 import { PostgresPubSub, type PubSub } from './db/pubsub.js';
 import { createLogger } from './observability/logger.js';
+import { EXPENSIVE_ROUTES, expensiveCallsLimiter } from './api/rate-limit.js';
 
 export interface RunningServer {
   app: NestExpressApplication;
@@ -62,6 +63,8 @@ export async function startServer(config: QuireConfig, options: { engine?: boole
     app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
     app.useBodyParser('text', { type: ['text/*', 'application/yaml', 'application/x-yaml'], limit: config.http.bodyLimitBytes });
     applyHttpTimeouts(app.getHttpServer(), config.http);
+    // Limits are per node's memory: a client spread over n nodes gets n times the limit.
+    app.use(EXPENSIVE_ROUTES, expensiveCallsLimiter(config.rateLimitPerMinute));
 
     const reload = await app.get(BooksService).reload();
     for (const problem of reload.problems) logger.warn(formatProblem(problem));

@@ -17,6 +17,8 @@ export interface QuireConfig {
   eventRetentionDays: number;
   /** how often open sockets' tokens are checked again (a revoked token's socket is closed) */
   tokenRecheckSeconds: number;
+  /** validations and plans one token may ask for a minute (429 past it) */
+  rateLimitPerMinute: number;
   schedules: ScheduleConfig;
   http: HttpConfig;
   notifications: NotificationConfig;
@@ -210,6 +212,7 @@ export function loadConfig(env: Env = process.env): QuireConfig {
     workerId: env.QUIRE_WORKER_ID || `${env.HOSTNAME ?? 'node'}:${process.pid}`,
     eventRetentionDays: integer(env, 'QUIRE_EVENT_RETENTION_DAYS', 30, 1, 36_500),
     tokenRecheckSeconds: integer(env, 'QUIRE_TOKEN_RECHECK_SECONDS', 30, 1, 3600),
+    rateLimitPerMinute: integer(env, 'QUIRE_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
     schedules: { missed: missedPolicy(env), timeZone: timeZone(env) },
     http: httpConfig(env),
     notifications: { smtpUrl: smtpUrl(env), mailFrom: env.QUIRE_MAIL_FROM || 'quire@localhost', publicUrl: publicUrl(env, host, port) },
