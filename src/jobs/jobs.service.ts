@@ -569,6 +569,12 @@ function renderForPlan(spec: CompiledJob['steps'][number]['spec'], context: Para
   const rendered: Record<string, unknown> = {};
   for (const field of runTimeFields(spec)) {
     const key = field.path.join('.');
+    // A plan holds no secret values: rendering without them would show a false result (a `when`
+    // testing that a secret is set reads 'false' where the job will run the step).
+    if (/\bsecrets\./.test(field.source)) {
+      rendered[key] = `${field.source}  (rendered at run time: reads secrets)`;
+      continue;
+    }
     try {
       rendered[key] = templates.render(field.source, context, field.mode);
     } catch (error) {
