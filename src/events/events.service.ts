@@ -32,9 +32,13 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
   async record(manager: EntityManager, input: DeployEventInput): Promise<DeployEvent> {
     const { type, job_id, step_id = null, deployment_id, group_id, cluster_id, ...rest } = input;
     const payload = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    // With NOTIFY that follows the commit (PostgreSQL), the insert announces itself: delivered
+    // when this transaction commits, never for one that rolls back, and without the separate
+    // autocommitted `SELECT pg_notify` after it (a commit of its own, one per written transaction).
+    const insert = `INSERT INTO deploy_events (type, job_id, step_id, deployment_id, group_id, cluster_id, payload)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq, at`;
     const [row] = (await manager.query(
-      `INSERT INTO deploy_events (type, job_id, step_id, deployment_id, group_id, cluster_id, payload)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq, at`,
+      this.pubsub.transactional ? `WITH e AS (${insert}) SELECT seq, at, pg_notify('${CHANNELS.events}', seq::text) FROM e` : insert,
       [type, job_id, step_id, deployment_id, group_id, cluster_id, payload],
     )) as EventRow[];
     return { ...input, ...payload, step_id, seq: Number(row!.seq), at: row!.at.toISOString() };
@@ -42,7 +46,7 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
 
   /** Call after the transaction that recorded the events committed. */
   publish(events: DeployEvent[]): void {
-    if (events.length === 0) return;
+    if (events.length === 0 || this.pubsub.transactional) return;
     void this.pubsub.publish(CHANNELS.events, String(events[events.length - 1]!.seq)).catch(() => undefined);
   }
 
