@@ -61,11 +61,7 @@ export class AppModule {
         SchedulesService,
         SchedulerService,
         { provide: SCHEDULER_ENABLED, useValue: options.scheduler ?? false },
-        {
-          provide: JobStore,
-          useFactory: (ds: DataSource, events: EventsService, pubsub: PubSub) => new JobStore(ds, events, pubsub),
-          inject: [DataSource, EventsService, PUBSUB],
-        },
+        { provide: JobStore, useFactory: (ds: DataSource, events: EventsService) => new JobStore(ds, events), inject: [DataSource, EventsService] },
         { provide: PUBSUB, useValue: options.pubsub },
         { provide: ENGINE_ENABLED, useValue: options.engine },
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -4,7 +4,6 @@
 // deploy_event in the same transaction, so no state change goes unreported.
 import { DataSource, type EntityManager } from 'typeorm';
 import { EventsService } from '../events/events.service.js';
-import { CHANNELS, type PubSub } from '../db/pubsub.js';
 import type { DeployEvent, DeployEventInput, Progress } from '../events/event.types.js';
 import { jobStatesLeadingTo, stepStatesLeadingTo, type JobState, type StepState } from '../jobs/job-state.js';
 import type { JobEntity } from '../jobs/job.entity.js';
@@ -118,13 +117,14 @@ FROM candidate WHERE jobs.id = candidate.id
 RETURNING jobs.*`;
 
 export class JobStore {
+  /** Work a transaction does last, by its manager (see beforeCommit). */
+  private readonly lastWork = new WeakMap<EntityManager, (() => Promise<void>)[]>();
   /** Step ends `stepDone` kept for the job's next write, by job id. */
   private readonly pendingEnds = new Map<string, { job: JobEntity; step: JobStepEntity; outcome: StepOutcome }>();
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly events: EventsService,
-    private readonly pubsub?: PubSub,
   ) {}
 
   /** Claims up to `limit` jobs, oldest first within priority; none when nothing is eligible. */
@@ -235,7 +235,13 @@ export class JobStore {
     if (outcome.error) Object.assign(fields, errorFields(outcome.error));
     if (outcome.chunk) await emit({ type: 'output', ...targetOf(job), step_id: step.id, step_name: step.name, data: { chunk: outcome.chunk } });
     const updated = await this.setStep(manager, step.id, outcome.state, fields);
-    if (outcome.state === 'done' && updated.duration !== null) await this.foldHistory(manager, job.book_name, step.name, Number(updated.duration));
+    // Every job of a book step updates the same history row: last in the transaction, so its
+    // row lock is held for the commit only. Folded first, it was held over the job's end too
+    // (eight more statements), and concurrent jobs of one book queued on it.
+    if (outcome.state === 'done' && updated.duration !== null) {
+      const duration = Number(updated.duration);
+      await this.beforeCommit(manager, () => this.foldHistory(manager, job.book_name, step.name, duration));
+    }
     await emit({
       type: 'step',
       ...targetOf(job),
@@ -411,6 +417,13 @@ export class JobStore {
     return progressOf(steps);
   }
 
+  /** Runs `work` at the end of the store transaction `manager` belongs to (now, outside one). */
+  private async beforeCommit(manager: EntityManager, work: () => Promise<void>): Promise<void> {
+    const queue = this.lastWork.get(manager);
+    if (queue) queue.push(work);
+    else await work();
+  }
+
   private async foldHistory(manager: EntityManager, book: string, step: string, duration: number): Promise<void> {
     // Running mean, and the last 50 durations for the 90th percentile, in one atomic upsert.
     await manager.query(
@@ -484,18 +497,22 @@ export class JobStore {
    */
   private async transaction<T>(fn: (manager: EntityManager, emit: Emit) => Promise<T>): Promise<T> {
     const recorded: DeployEvent[] = [];
-    let wake = false;
+    let woken = false;
     const result = await this.dataSource.transaction(async (manager) => {
+      const last: (() => Promise<void>)[] = [];
+      this.lastWork.set(manager, last);
       const value = await fn(manager, async (event) => {
         // Every job and step event tells the progress after its change.
         const progress = event.progress ?? (event.type === 'job' || event.type === 'step' ? await this.progress(manager, event.job_id) : undefined);
-        recorded.push(await this.events.record(manager, { ...event, progress }));
-        if ((event.type === 'job' && event.state !== 'running') || (event.type === 'step' && event.state === 'waiting')) wake = true;
+        // The wake-up rides on the event's insert (NOTIFY is delivered at commit), once a transaction.
+        const wake = !woken && ((event.type === 'job' && event.state !== 'running') || (event.type === 'step' && event.state === 'waiting'));
+        woken ||= wake;
+        recorded.push(await this.events.record(manager, { ...event, progress }, { wake }));
       });
-      if (wake && this.pubsub?.transactional) await manager.query(`SELECT pg_notify('${CHANNELS.jobs}', '')`);
+      for (const work of last) await work();
       return value;
     });
-    this.events.publish(recorded);
+    this.events.publish(recorded, { wake: woken });
     return result;
   }
 }
