@@ -10,12 +10,19 @@ export const CHANNELS = { jobs: 'quire_jobs', events: 'quire_events', cancel: 'q
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
 
 export interface PubSub {
+  /**
+   * Whether a `pg_notify` a transaction runs reaches every node when, and only if, it commits.
+   * Then writers notify inside their transaction (no commit of its own, issue 9) and
+   * `publish` after it is not needed; otherwise they publish once it committed.
+   */
+  readonly transactional?: boolean;
   publish(channel: Channel, payload?: string): Promise<void>;
   subscribe(channel: Channel, listener: (payload: string) => void): () => void;
   close(): Promise<void>;
 }
 
 export class PostgresPubSub implements PubSub {
+  readonly transactional = true;
   private readonly logger = new Logger('PubSub');
   private readonly local = new EventEmitter().setMaxListeners(0);
   private client: pg.Client | null = null;

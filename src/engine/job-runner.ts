@@ -101,6 +101,10 @@ export class JobRunner {
       if (error instanceof LeaseLostError) this.logger.warn(`job ${job.id}: lease lost, leaving it to its new owner`);
       else this.logger.error(`job ${job.id}: ${(error as Error).stack ?? error}`);
     } finally {
+      // A step end kept for a next write that never came (a lost lease stopped the run).
+      await this.store.flushStepEnd(lease).catch((error: Error) => {
+        if (!(error instanceof LeaseLostError)) this.logger.warn(`job ${job.id}: writing the end of its last step failed: ${error.message}`);
+      });
       shutdown.removeEventListener('abort', onShutdown);
       stopHeartbeat();
     }
@@ -216,8 +220,8 @@ export class JobRunner {
       await this.store.waitForPerson(lease, job, started, masker.mask(rendered.instructions ?? 'Acknowledge this step to continue.'));
       return { kind: 'stop' };
     }
-    const { result, output } = await this.execute(job, lease, started, rendered, secretValues, outputToken, masker, signal);
-    return this.settle(job, lease, started, maskResult(result, masker), output);
+    const { result, output, lastChunk } = await this.execute(job, lease, started, rendered, secretValues, outputToken, masker, signal);
+    return this.settle(job, lease, started, maskResult(result, masker), output, lastChunk);
   }
 
   private async execute(
@@ -229,7 +233,7 @@ export class JobRunner {
     outputToken: string,
     masker: SecretMasker,
     signal: AbortSignal,
-  ): Promise<{ result: StepResult; output: BoundedOutput }> {
+  ): Promise<{ result: StepResult; output: BoundedOutput; lastChunk?: string }> {
     const output = new BoundedOutput();
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new StepAbort('timeout')), step.timeout * 1000);
@@ -247,6 +251,10 @@ export class JobRunner {
     // the last texts left out, by reference (no copies while a step floods), LIVE_HELD or more
     let held: string[] = [];
     let heldLength = 0;
+    // The step's last chunk, once it ended: written in the transaction that records its end
+    // (issue 9: one commit fewer per step), unless the run stops otherwise (see settle).
+    let lastChunk: string | undefined;
+    let ended = false;
     const send = (text: string, last = false) => {
       if (!text && !(last && unsent)) return;
       output.push(text);
@@ -267,6 +275,10 @@ export class JobRunner {
       held = [];
       heldLength = 0;
       allowance -= chunk.length;
+      if (last && ended) {
+        lastChunk = chunk;
+        return;
+      }
       flushing = flushing
         .then(() => this.store.stepOutput(lease, job, step, output.text(), output.bytes, chunk))
         .catch((error: Error) => this.logger.warn(`output of ${step.name}: ${error.message}`));
@@ -307,16 +319,19 @@ export class JobRunner {
         step: { name: step.name, data: step.data },
       },
     };
+    let result: StepResult;
     try {
-      const result = step.kind === 'trigger' ? await this.triggerStep(job, step, rendered, stepSignal, run.output) : await this.executors.get(run.kind).execute(run);
-      return { result, output };
+      result = step.kind === 'trigger' ? await this.triggerStep(job, step, rendered, stepSignal, run.output) : await this.executors.get(run.kind).execute(run);
+      ended = true;
     } finally {
       clearTimeout(timer);
       clearInterval(flusher);
       overdue.forEach(clearTimeout);
+      // An executor that threw sends its last chunk as before; one that returned, with its end.
       flush(true);
       await flushing;
     }
+    return { result, output, lastChunk };
   }
 
   /** `overdue` events when a step passes its estimate, and again its learned 90th percentile (frozen into the step). */
@@ -365,15 +380,24 @@ export class JobRunner {
   }
 
   /** Records what an attempt came to (its secrets already masked), and decides what the job does next. */
-  private async settle(job: JobEntity, lease: Lease, step: JobStepEntity, result: StepResult, output: BoundedOutput): Promise<Outcome> {
-    const stored = { output: output.text(), bytes: output.bytes };
+  private async settle(job: JobEntity, lease: Lease, step: JobStepEntity, result: StepResult, output: BoundedOutput, lastChunk?: string): Promise<Outcome> {
+    // The last chunk rides with the step's end (done, error, cancel); any other way on sends it first.
+    const stored = { output: output.text(), bytes: output.bytes, chunk: lastChunk };
+    const sendChunk = async () => {
+      if (lastChunk) await this.store.stepOutput(lease, job, step, stored.output, stored.bytes, lastChunk).catch((error: Error) => this.logger.warn(`output of ${step.name}: ${error.message}`));
+    };
     if (result.outcome === 'done') {
-      await this.store.stepFinished(lease, job, step, { state: 'done', outputs: result.outputs, ...stored });
+      // Written with the job's next write, the next step's start or the job's end (see stepDone).
+      this.store.stepDone(lease, job, step, { state: 'done', outputs: result.outputs, ...stored });
       return { kind: 'continue', outputs: result.outputs };
     }
     if (result.outcome === 'aborted') {
-      if (result.reason === 'lease-lost') return { kind: 'stop' };
+      if (result.reason === 'lease-lost') {
+        await sendChunk();
+        return { kind: 'stop' };
+      }
       if (result.reason === 'shutdown') {
+        await sendChunk();
         await this.store.handBack(lease, job, step, 'worker shut down; the step runs again');
         return { kind: 'stop' };
       }
@@ -390,6 +414,7 @@ export class JobRunner {
     const attemptsUsed = step.attempt - step.interruptions;
     if (retryable && attemptsUsed < step.retry.max_attempts) {
       const delay = result.outcome === 'retry' && result.delaySeconds !== undefined ? result.delaySeconds : retryDelaySeconds(step.retry, attemptsUsed);
+      await sendChunk();
       await this.store.retryLater(lease, job, step, delay, error, stored);
       this.onRetryScheduled?.(delay);
       return { kind: 'stop' };

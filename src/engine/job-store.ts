@@ -120,6 +120,11 @@ FROM candidate WHERE jobs.id = candidate.id
 RETURNING jobs.*, EXTRACT(EPOCH FROM clock_timestamp() - jobs.run_at)::float8 AS claim_wait_s`;
 
 export class JobStore {
+  /** Work a transaction does last, by its manager (see beforeCommit). */
+  private readonly lastWork = new WeakMap<EntityManager, (() => Promise<void>)[]>();
+  /** Step ends `stepDone` kept for the job's next write, by job id. */
+  private readonly pendingEnds = new Map<string, { job: JobEntity; step: JobStepEntity; outcome: StepOutcome }>();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly events: EventsService,
@@ -127,8 +132,8 @@ export class JobStore {
 
   /** Claims up to `limit` jobs, oldest first within priority; none when nothing is eligible. */
   async claim(options: ClaimOptions, limit = 1): Promise<JobEntity[]> {
-    return this.write(async (manager, emit) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
+    return this.transaction(async (manager, emit) => {
+      await manager.query(`SELECT ${STALL_GUARD}, pg_advisory_xact_lock($2)`, [String(STALLED_TRANSACTION_MS), CLAIM_LOCK]);
       const jobs = firstRows<JobEntity & { claim_wait_s?: number }>(
         await manager.query(CLAIM_SQL, [options.workerId, JSON.stringify(options.channels), options.defaultCapacity, options.leaseSeconds, limit]),
       );
@@ -226,38 +231,63 @@ export class JobStore {
   }
 
   /** A step ended done, error or cancel. Done and failed attempts teach their duration, by outcome. */
-  async stepFinished(
-    lease: Lease,
-    job: JobEntity,
-    step: JobStepEntity,
-    outcome: { state: 'done' | 'error' | 'cancel'; outputs?: Record<string, unknown>; output: string; bytes: number; error?: StepAttemptError },
-  ): Promise<void> {
-    await this.owned(lease, async (manager, emit) => {
-      const fields: Record<string, unknown> = {
-        date_finished: sql('now()'),
-        duration: sql('EXTRACT(EPOCH FROM (now() - date_started))'),
-        output: outcome.output,
-        output_bytes: outcome.bytes,
-      };
-      if (outcome.outputs) fields.outputs = outcome.outputs;
-      if (outcome.error) Object.assign(fields, errorFields(outcome.error));
-      const updated = await this.setStep(manager, step.id, outcome.state, fields);
-      if (outcome.state !== 'cancel' && updated.duration !== null && learns(updated)) {
-        await this.foldHistory(manager, job.book_name, updated, [
-          [finalOutcome(outcome.state, updated.on_failure), Number(updated.duration)],
-          ['ran', 1],
-        ]);
-      }
-      if (updated.duration !== null) metrics.stepDuration.observe({ kind: step.kind, outcome: outcome.state }, Number(updated.duration));
-      await emit({
-        type: 'step',
-        ...targetOf(job),
-        step_id: step.id,
-        step_name: step.name,
-        state: outcome.state,
-        progress: await this.progress(manager, job.id),
-        data: { attempt: updated.attempt, duration: updated.duration, ...(outcome.error ? { error: outcome.error.message } : {}) },
-      });
+  async stepFinished(lease: Lease, job: JobEntity, step: JobStepEntity, outcome: StepOutcome): Promise<void> {
+    await this.owned(lease, (manager, emit) => this.endStep(manager, emit, job, step, outcome));
+  }
+
+  /**
+   * A step ended done and the job goes on: its end is written with the job's next write, in
+   * the same transaction (the next step's start, a skip, the job's end, a hand-back), one
+   * commit per step boundary instead of two (issue 9). Nothing reads it in between: the next
+   * step is rendered from the outputs in memory. Its event commits with the row, as always. A
+   * worker that dies before that write leaves the step `running`, exactly as if it had died a
+   * moment earlier, and the step runs again on rescue. The runner calls `flushStepEnd` when the
+   * run stops without another write (a lost lease).
+   */
+  stepDone(lease: Lease, job: JobEntity, step: JobStepEntity, outcome: StepOutcome & { state: 'done' }): void {
+    this.pendingEnds.set(lease.jobId, { job, step, outcome });
+  }
+
+  /** Writes a step end `stepDone` kept, if it is still unwritten. */
+  async flushStepEnd(lease: Lease): Promise<void> {
+    if (!this.pendingEnds.has(lease.jobId)) return;
+    try {
+      await this.owned(lease, async () => undefined);
+    } finally {
+      this.pendingEnds.delete(lease.jobId);
+    }
+  }
+
+  private async endStep(manager: EntityManager, emit: Emit, job: JobEntity, step: JobStepEntity, outcome: StepOutcome): Promise<void> {
+    const fields: Record<string, unknown> = {
+      date_finished: sql('now()'),
+      duration: sql('EXTRACT(EPOCH FROM (now() - date_started))'),
+      output: outcome.output,
+      output_bytes: outcome.bytes,
+    };
+    if (outcome.outputs) fields.outputs = outcome.outputs;
+    if (outcome.error) Object.assign(fields, errorFields(outcome.error));
+    if (outcome.chunk) await emit({ type: 'output', ...targetOf(job), step_id: step.id, step_name: step.name, data: { chunk: outcome.chunk } });
+    const updated = await this.setStep(manager, step.id, outcome.state, fields);
+    // Every job of a book step updates the same history rows: last in the transaction, so their
+    // row locks are held for the commit only. Folded first, they were held over the job's end
+    // too (eight more statements), and concurrent jobs of one book queued on them.
+    if (outcome.state !== 'cancel' && updated.duration !== null && learns(updated)) {
+      const lessons: Lesson[] = [
+        [finalOutcome(outcome.state, updated.on_failure), Number(updated.duration)],
+        ['ran', 1],
+      ];
+      await this.beforeCommit(manager, () => this.foldHistory(manager, job.book_name, updated, lessons));
+    }
+    if (updated.duration !== null) metrics.stepDuration.observe({ kind: step.kind, outcome: outcome.state }, Number(updated.duration));
+    await emit({
+      type: 'step',
+      ...targetOf(job),
+      step_id: step.id,
+      step_name: step.name,
+      state: outcome.state,
+      progress: await this.progress(manager, job.id),
+      data: { attempt: updated.attempt, duration: updated.duration, ...(outcome.error ? { error: outcome.error.message } : {}) },
     });
   }
 
@@ -299,11 +329,7 @@ export class JobStore {
   /** Ends the job; later unfinished steps become `skipped`; the deployment follows the outcome. */
   /** Ends the job; answers the moment it ended, which names this ending (a resumed job ends again). */
   async finishJob(lease: Lease, job: JobEntity, state: 'done' | 'error' | 'cancel', error: string | null): Promise<Date> {
-    return this.owned(lease, async (manager, emit) => {
-      await this.finishJobIn(manager, emit, job, state, error);
-      const [row] = firstRows<{ date_done: Date }>(await manager.query(`SELECT date_done FROM jobs WHERE id = $1`, [job.id]));
-      return row!.date_done;
-    });
+    return this.owned(lease, (manager, emit) => this.finishJobIn(manager, emit, job, state, error));
   }
 
   /** Jobs that ended a while ago with chain links still owed: their worker died before triggering them. */
@@ -329,13 +355,13 @@ export class JobStore {
     await this.dataSource.query(`UPDATE jobs SET chain_pending = false WHERE id = $1`, [jobId]);
   }
 
-  async finishJobIn(manager: EntityManager, emit: Emit, job: JobEntity, state: 'done' | 'error' | 'cancel', error: string | null): Promise<void> {
+  async finishJobIn(manager: EntityManager, emit: Emit, job: JobEntity, state: 'done' | 'error' | 'cancel', error: string | null): Promise<Date> {
     const skipped = (await manager.query(
       `UPDATE job_steps SET state = 'skipped' WHERE job_id = $1 AND state = ANY($2) RETURNING id, name`,
       [job.id, stepStatesLeadingTo('skipped')],
     )) as [{ id: string; name: string }[], number];
     const chain = state === 'done' ? job.on_success : state === 'error' ? job.on_failure : [];
-    await this.setJob(manager, job.id, state, { date_done: sql('now()'), error, chain_pending: (chain?.length ?? 0) > 0 });
+    const { date_done } = await this.setJob(manager, job.id, state, { date_done: sql('now()'), error, chain_pending: (chain?.length ?? 0) > 0 });
     // Owed in this commit, like the chain links: ended and owing, or neither (DESIGN.md "Operating").
     await oweNotifications(manager, job, state);
     if (job.deployment_id) {
@@ -350,6 +376,7 @@ export class JobStore {
     }
     await this.emitSteps(manager, emit, job, firstRows(skipped), 'skipped');
     await emit({ type: 'job', ...targetOf(job), state, data: { ...outcomeData(job), ...(error ? { error } : {}) } });
+    return date_done!;
   }
 
   /** Step events for steps one statement moved to `state`, each with the job's progress after it. */
@@ -439,6 +466,13 @@ export class JobStore {
     return progressOf(steps);
   }
 
+  /** Runs `work` at the end of the store transaction `manager` belongs to (now, outside one). */
+  private async beforeCommit(manager: EntityManager, work: () => Promise<void>): Promise<void> {
+    const queue = this.lastWork.get(manager);
+    if (queue) queue.push(work);
+    else await work();
+  }
+
   /** Folds values into the step's histories, one per outcome, in one atomic upsert. */
   private async foldHistory(manager: EntityManager, book: string, step: Pick<JobStepEntity, 'name' | 'estimate_key'>, lessons: Lesson[]): Promise<void> {
     if (lessons.length === 0) return;
@@ -467,45 +501,94 @@ export class JobStore {
     return row;
   }
 
-  private async setJob(manager: EntityManager, jobId: string, state: JobState, fields: Record<string, unknown>): Promise<void> {
+  private async setJob(manager: EntityManager, jobId: string, state: JobState, fields: Record<string, unknown>): Promise<{ date_done: Date | null }> {
     const clearLease = state !== 'running' ? ', lease_token = NULL, lease_expires_at = NULL, locked_by = NULL, cancel_requested = false' : '';
     const { sql, params } = assignments(fields, 3);
     const rows = await manager.query(
-      `UPDATE jobs SET state = $2${clearLease}${sql} WHERE id = $1 AND state = ANY($${params.length + 3}) RETURNING id`,
+      `UPDATE jobs SET state = $2${clearLease}${sql} WHERE id = $1 AND state = ANY($${params.length + 3}) RETURNING id, date_done`,
       [jobId, state, ...params, jobStatesLeadingTo(state)],
     );
-    if (!firstRow(rows)) throw new Error(`job ${jobId} cannot become '${state}' from its current state`);
+    const row = firstRow<{ date_done: Date | null }>(rows);
+    if (!row) throw new Error(`job ${jobId} cannot become '${state}' from its current state`);
+    return row;
   }
 
-  /** A transaction on a job this worker still owns. */
+  /**
+   * A transaction on a job this worker still owns; a step end `stepDone` kept is written first.
+   * The lease check also sets the stall guard (one statement, not two: issue 9).
+   */
   private owned<T>(lease: Lease, fn: (manager: EntityManager, emit: Emit) => Promise<T>): Promise<T> {
-    return this.write(async (manager, emit) => {
-      const rows = await manager.query(`SELECT 1 FROM jobs WHERE id = $1 AND lease_token = $2 FOR UPDATE`, [lease.jobId, lease.token]);
+    const ended = this.pendingEnds.get(lease.jobId);
+    return this.transaction(async (manager, emit) => {
+      const rows = await manager.query(`SELECT ${STALL_GUARD} FROM jobs WHERE id = $2 AND lease_token = $3 FOR UPDATE`, [
+        String(STALLED_TRANSACTION_MS),
+        lease.jobId,
+        lease.token,
+      ]);
       if (!firstRow(rows)) throw new LeaseLostError(lease.jobId);
+      if (ended) await this.endStep(manager, emit, ended.job, ended.step, ended.outcome);
       return fn(manager, emit);
+    }).then((result) => {
+      // Forgotten only once it committed: a failed write leaves it for flushStepEnd to retry.
+      if (ended && this.pendingEnds.get(lease.jobId) === ended) this.pendingEnds.delete(lease.jobId);
+      return result;
     });
   }
 
   /** A transaction whose events are published once it commits. */
   async write<T>(fn: (manager: EntityManager, emit: Emit) => Promise<T>): Promise<T> {
+    return this.transaction(async (manager, emit) => {
+      await manager.query(`SELECT ${STALL_GUARD}`, [String(STALLED_TRANSACTION_MS)]);
+      return fn(manager, emit);
+    });
+  }
+
+  /**
+   * The transaction under `write` and `owned`; `fn` runs the stall guard first (see
+   * STALL_GUARD). A job event that can free a lock or a channel slot (the job ended, went back
+   * to the queue, or a step waits for a person) wakes every node's claim loop from this commit.
+   */
+  private async transaction<T>(fn: (manager: EntityManager, emit: Emit) => Promise<T>): Promise<T> {
     const recorded: DeployEvent[] = [];
+    let woken = false;
     const result = await this.dataSource.transaction(async (manager) => {
-      // A worker paused (SIGSTOP, a frozen VM) or cut off inside one of these transactions keeps
-      // its locks: inside claim() the claim lock, and every node's claims waited for it (> 8 s,
-      // in fact until it resumed, in 6 of 60 pauses of a polling worker). PostgreSQL ends such a
-      // session instead; the stalled worker's write fails and its job is rescued as usual.
-      await manager.query(`SELECT set_config('idle_in_transaction_session_timeout', $1, true)`, [String(STALLED_TRANSACTION_MS)]);
-      return fn(manager, async (event) => {
+      const last: (() => Promise<void>)[] = [];
+      this.lastWork.set(manager, last);
+      const value = await fn(manager, async (event) => {
         // Every job and step event tells the progress after its change.
         const progress = event.progress ?? (event.type === 'job' || event.type === 'step' ? await this.progress(manager, event.job_id) : undefined);
-        recorded.push(await this.events.record(manager, { ...event, progress }));
+        // The wake-up rides on the event's insert (NOTIFY is delivered at commit), once a transaction.
+        const wake = !woken && ((event.type === 'job' && event.state !== 'running') || (event.type === 'step' && event.state === 'waiting'));
+        woken ||= wake;
+        recorded.push(await this.events.record(manager, { ...event, progress }, { wake }));
       });
+      for (const work of last) await work();
+      return value;
     });
-    this.events.publish(recorded);
+    this.events.publish(recorded, { wake: woken });
     countEndings(recorded);
     return result;
   }
 }
+
+/**
+ * A worker paused (SIGSTOP, a frozen VM) or cut off inside one of these transactions keeps its
+ * locks: inside claim() the claim lock, and every node's claims waited for it (> 8 s, in fact
+ * until it resumed, in 6 of 60 pauses of a polling worker). PostgreSQL ends such a session
+ * instead; the stalled worker's write fails and its job is rescued as usual. A select-list
+ * item, so that it rides on each transaction's first statement ($1: the timeout in ms).
+ */
+const STALL_GUARD = `set_config('idle_in_transaction_session_timeout', $1, true)`;
+
+/** How a step attempt ended; `chunk`: its last live output, sent as an `output` event before the step's. */
+type StepOutcome = {
+  state: 'done' | 'error' | 'cancel';
+  outputs?: Record<string, unknown>;
+  output: string;
+  bytes: number;
+  chunk?: string;
+  error?: StepAttemptError;
+};
 
 export type Emit = (event: DeployEventInput) => Promise<void>;
 

@@ -106,8 +106,9 @@ export class Worker {
       for (const job of jobs) {
         const run = this.runner.run(job, { drain: this.drain.signal, shutdown: this.shutdown.signal }).finally(() => {
           this.running.delete(run);
-          // The job's end may free a lock or a channel slot: for this node and the others.
-          void this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
+          // The job's end may free a lock or a channel slot: for this node and the others. With
+          // a transactional pubsub the write that ended or parked the job notified in its commit.
+          if (!this.pubsub.transactional) void this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
           this.wake();
         });
         this.running.add(run);

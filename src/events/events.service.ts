@@ -29,21 +29,29 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(QUIRE_CONFIG) private readonly config: QuireConfig,
   ) {}
 
-  async record(manager: EntityManager, input: DeployEventInput): Promise<DeployEvent> {
+  /** `wake`: the same commit also wakes every node's claim loop (the job left a worker). */
+  async record(manager: EntityManager, input: DeployEventInput, { wake = false }: { wake?: boolean } = {}): Promise<DeployEvent> {
     const { type, job_id, step_id = null, deployment_id, group_id, cluster_id, ...rest } = input;
     const payload = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    // With NOTIFY that follows the commit (PostgreSQL), the insert announces itself: delivered
+    // when this transaction commits, never for one that rolls back, and without the separate
+    // autocommitted `SELECT pg_notify` after it (a commit of its own, one per written transaction).
+    const insert = `INSERT INTO deploy_events (type, job_id, step_id, deployment_id, group_id, cluster_id, payload)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq, at`;
     const [row] = (await manager.query(
-      `INSERT INTO deploy_events (type, job_id, step_id, deployment_id, group_id, cluster_id, payload)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq, at`,
+      this.pubsub.transactional
+        ? `WITH e AS (${insert}) SELECT seq, at, pg_notify('${CHANNELS.events}', seq::text)${wake ? `, pg_notify('${CHANNELS.jobs}', '')` : ''} FROM e`
+        : insert,
       [type, job_id, step_id, deployment_id, group_id, cluster_id, payload],
     )) as EventRow[];
     return { ...input, ...payload, step_id, seq: Number(row!.seq), at: row!.at.toISOString() };
   }
 
-  /** Call after the transaction that recorded the events committed. */
-  publish(events: DeployEvent[]): void {
-    if (events.length === 0) return;
+  /** Call after the transaction that recorded the events committed; `wake` as in `record`. */
+  publish(events: DeployEvent[], { wake = false }: { wake?: boolean } = {}): void {
+    if (events.length === 0 || this.pubsub.transactional) return;
     void this.pubsub.publish(CHANNELS.events, String(events[events.length - 1]!.seq)).catch(() => undefined);
+    if (wake) void this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
   }
 
   onApplicationBootstrap(): void {

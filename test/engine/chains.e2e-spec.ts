@@ -169,7 +169,8 @@ describe('engine: chained jobs and unheld steps', () => {
     await until('the chained job', async () => (await children(chain)).length === 1);
     const [first] = await children(chain);
     const owed = async () => (await cluster.db.query(`SELECT chain_pending FROM jobs WHERE id = $1`, [chain])).rows[0].chain_pending as boolean;
-    expect(await owed()).toBe(false);
+    // Cleared by its worker just after it made the link's job: waited for, not raced.
+    await until('the owed flag to be cleared', async () => !(await owed()));
 
     // As if its worker had died after the job's end but before it cleared the flag: the sweep
     // triggers the links again, under the same keys, and finds the job they made.
