@@ -17,6 +17,8 @@ export const YAML_LIMITS = {
   maxDepth: 64,
   /** the yaml package's own billion-laughs guard, counted in expanded aliases */
   maxAliasCount: 100,
+  /** the longest real book has a few dozen steps; 14,500 took a validation thread 12 s (issue 8) */
+  maxSteps: 1000,
 } as const;
 
 export interface ParsedYaml {

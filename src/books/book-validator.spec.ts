@@ -310,3 +310,14 @@ function replaceAt(value: unknown, path: Array<string | number>, replacement: un
   copy[head] = replaceAt(copy[head], rest, replacement);
   return copy;
 }
+
+describe('step limit', () => {
+  it('refuses a book past 1,000 steps at its steps key, before the costly phases', () => {
+    const steps = Array.from({ length: 1001 }, (_, i) => ({ name: `s${i}`, kind: 'wait', duration: '1s' }));
+    const source = stringify({ name: 'big.deploy', kind: 'big', action: 'deploy', steps });
+    const result = validateBookSource('big.book.yaml', source, ctx);
+    expect(result.problems.map(formatProblem)).toEqual(['big.book.yaml:4:1: too many steps: 1001, the limit is 1000']);
+    const atLimit = validateBookSource('big.book.yaml', stringify({ name: 'big.deploy', kind: 'big', action: 'deploy', steps: steps.slice(0, 1000) }), ctx);
+    expect(atLimit.problems).toEqual([]);
+  });
+});

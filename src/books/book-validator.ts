@@ -2,7 +2,7 @@
 // shape, then the checks a schema cannot express. Every problem is collected and located
 // (file, line, column, field) before anything is reported.
 import type { Book, BookProblem, ValidationContext } from './book.types.js';
-import { parseYamlWithLocations, type ParsedYaml } from './book-parser.js';
+import { parseYamlWithLocations, YAML_LIMITS, type ParsedYaml } from './book-parser.js';
 import { bookSchemaValidator } from './book-schema.js';
 import { checkSemantics } from './book-semantics.js';
 import { checkTemplates } from './book-templates.js';
@@ -73,6 +73,11 @@ function analyzeBook(file: string, source: string, ctx: ValidationContext): Book
   const parsed = parseYamlWithLocations(file, source);
   const value = parsed.value;
   if (!isRecord(value)) return { parsed, problems: [...parsed.problems] };
+  // Before the costly phases: a book past the step limit is refused for that alone.
+  if (Array.isArray(value.steps) && value.steps.length > YAML_LIMITS.maxSteps) {
+    const message = `too many steps: ${value.steps.length}, the limit is ${YAML_LIMITS.maxSteps}`;
+    return { parsed, problems: [...parsed.problems, makeProblem(file, parsed.locate(['steps'], 'key'), ['steps'], message)] };
+  }
   // phase 1: shape
   const valid = bookSchemaValidator(value);
   const { problems: shapeProblems, blocked } = valid
