@@ -866,6 +866,9 @@ describe('portal in a browser', () => {
     expect(states.length).toBeGreaterThan(0);
     expect(states.every((s) => s === 'error' || s === 'running')).toBe(true);
     await page.goto(`${app.url}/#/jobs`);
+    // A hash change: the attention view's fields stay in the page until the new view replaces
+    // them, and text typed into the old ones is lost with them.
+    await page.waitForFunction(() => (document.querySelector('#filter-attention') as { checked?: boolean } | null)?.checked === false);
     await page.getByLabel('Search').fill('mixed');
     await page.waitForFunction(() => {
       const rows = [...document.querySelectorAll('.jobs-table tbody tr')];
@@ -965,6 +968,12 @@ describe('portal in a browser', () => {
       await page.goto(`${app.url}/#/jobs/${done.id}`);
       await page.locator('ol.activity li').first().waitFor();
       await axe(page, 'job, dark');
+      // A running job shows its (danger) Cancel button: white on the dark theme's light red was 2:1.
+      const { body: slow } = await app.api('POST', '/api/deployments/shop-api/actions/slow', {});
+      await page.goto(`${app.url}/#/jobs/${slow.job.id}`);
+      await page.getByRole('button', { name: 'Cancel job' }).waitFor();
+      await axe(page, 'running job, dark');
+      await app.api('POST', `/api/jobs/${slow.job.id}/cancel`);
     }
   }, 90_000);
 });
