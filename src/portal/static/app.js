@@ -112,9 +112,14 @@ async function refreshWaiting() {
     /* the count is a hint; the pages say the rest */
   }
 }
+// At most one read per half second, and never postponed: a debounce that restarted on every
+// event never read at all while other jobs kept sending events (a flaky browser test).
 const refreshWaitingSoon = () => {
-  clearTimeout(waitingTimer);
-  waitingTimer = setTimeout(refreshWaiting, 500);
+  if (waitingTimer) return;
+  waitingTimer = setTimeout(() => {
+    waitingTimer = null;
+    void refreshWaiting();
+  }, 500);
 };
 
 function startGlobal() {
