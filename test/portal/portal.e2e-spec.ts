@@ -872,10 +872,13 @@ describe('portal in a browser', () => {
     // them, and text typed into the old ones is lost with them.
     await page.waitForFunction(() => (document.querySelector('#filter-attention') as { checked?: boolean } | null)?.checked === false);
     await page.getByLabel('Search').fill('mixed');
-    await page.waitForFunction(() => {
+    // The text search also reads params, errors and who triggered: the page shows what the API finds.
+    const found = (await app.api('GET', '/api/jobs?q=mixed')).body.jobs.length;
+    expect(found).toBeGreaterThan(0);
+    await page.waitForFunction((n) => {
       const rows = [...document.querySelectorAll('.jobs-table tbody tr')];
-      return rows.length > 0 && rows.every((r) => r.textContent.includes('mixed'));
-    });
+      return rows.length === n && rows.some((r) => r.textContent.includes('mixed'));
+    }, found);
     await page.getByLabel('Search').fill('');
     await page.getByLabel('Action').fill('report');
     await page.waitForFunction(() => {

@@ -658,7 +658,8 @@ export function mountJob(root, { id: ref }, ctx) {
     const errorsList = h('ol', { class: 'errors' });
     const errorsSummary = h('summary');
     const errorsBox = h('details', { class: 'step-errors', hidden: true }, errorsSummary, errorsList);
-    const pre = h('pre', { class: 'output', tabindex: '0', 'aria-label': `Output of ${s.name}` });
+    // role=log: a region that grows as the step prints (a bare <pre> may not carry aria-label).
+    const pre = h('pre', { class: 'output', role: 'log', tabindex: '0', 'aria-label': `Output of ${s.name}` });
     const outputSummary = h('summary', { text: 'Output' });
     const download = h('button', { type: 'button', class: 'button-small button-secondary', text: 'Download output', onclick: () => void downloadOutput(model) });
     const outputBox = h('details', { class: 'step-output', hidden: true }, outputSummary, h('div', { class: 'output-tools' }, download), pre);
