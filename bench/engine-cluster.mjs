@@ -159,6 +159,7 @@ export class Cluster {
   async serve({ engine = false, env = {} } = {}) {
     const proc = this.spawn('serve', 'api', { PORT: '0', QUIRE_ENGINE: engine ? 'on' : 'off', ...env });
     const [, url] = await proc.waitFor(/listening on (http:\/\/\S+)/, 60_000);
+    this.servePid = proc.pid;
     const tokenFile = join(this.dataDir, 'admin-token');
     await until('the admin token', () => existsSync(tokenFile));
     this.apiUrl = url;

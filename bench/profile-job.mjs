@@ -15,6 +15,28 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Cluster, inventory, args, until, sleep } from './engine-cluster.mjs';
 
+/** CPU milliseconds used so far by the worker, the serve process and every PostgreSQL process. */
+function cpuByRole(cluster, workerPid) {
+  const ticks = (pid) => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, 100 ticks a second
+    } catch {
+      return 0;
+    }
+  };
+  let postgres = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      // this database's backends only ("postgres: user db host(port) ...")
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(' ').includes(cluster.database)) postgres += ticks(pid);
+    } catch {
+      /* gone */
+    }
+  }
+  return { worker: workerPid ? ticks(workerPid) : 0, serve: cluster.servePid ? ticks(cluster.servePid) : 0, postgres };
+}
+
 const opts = args({ jobs: 500, steps: 1, deployments: 50, cpuProf: '', explain: 'no', explainFull: 'no' });
 const steps = Array.from({ length: opts.steps }, (_, i) => `  - { name: s${i + 1}, kind: handler, handler: demo.plan-layout }`).join('\n');
 const cluster = await Cluster.start({
@@ -50,17 +72,23 @@ try {
   const commits = async () => Number((await cluster.db.query('SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()')).rows[0].xact_commit);
   const before = await commits();
   const worker = await cluster.worker('w1', { NODE_OPTIONS: `--import ${pathToFileURL(preload)}`, QUIRE_COUNT_FILE: countFile }, nodeArgs);
+  // after the worker's start-up (module loading is not per job); it claims from here on
+  const cpuBefore = cpuByRole(cluster, worker.pid);
   const t0 = Date.now();
   await until('the drain', async () => Number(await cluster.count(`SELECT count(*) AS n FROM jobs WHERE id = ANY($1) AND state IN ('done','error','cancel')`, [ids])) === ids.length, 600_000, 100);
   const seconds = (Date.now() - t0) / 1000;
   await sleep(300); // stats collector
   const xacts = (await commits()) - before;
+  const cpuAfter = cpuByRole(cluster, worker.pid);
   process.kill(worker.pid, 'SIGUSR2');
   await until('the counts', () => { try { return JSON.parse(readFileSync(countFile, 'utf8')); } catch { return null; } }, 10_000, 50);
   const counts = JSON.parse(readFileSync(countFile, 'utf8'));
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   console.log(`${opts.jobs} jobs × ${opts.steps} step(s) in ${seconds.toFixed(2)} s (load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
   console.log(`statements per job: ${(total / opts.jobs).toFixed(1)}; commits per job (all sessions): ${(xacts / opts.jobs).toFixed(1)}`);
+  // CPU per job by process (utime + stime): on a 2-core box the drain is bound by the sum.
+  const cpu = Object.entries(cpuAfter).map(([role, ms]) => `${role} ${((ms - (cpuBefore[role] ?? 0)) / opts.jobs).toFixed(2)} ms`);
+  console.log(`CPU per job: ${cpu.join(', ')}`);
   for (const [text, n] of Object.entries(counts).sort((a, b) => b[1] - a[1])) console.log(`  ${(n / opts.jobs).toFixed(2).padStart(6)}  ${text}`);
   await worker.kill('SIGTERM');
   if (opts.cpuProf) {

@@ -28,6 +28,8 @@ export class PostgresPubSub implements PubSub {
   private client: pg.Client | null = null;
   private closed = false;
   private connecting: Promise<void> | null = null;
+  /** the channels this node has subscribers for: LISTENed on every (re)connection */
+  private readonly listening = new Set<Channel>();
 
   constructor(
     private readonly url: string,
@@ -55,12 +57,12 @@ export class PostgresPubSub implements PubSub {
         client.on('end', onLost);
         try {
           await client.connect();
-          for (const channel of Object.values(CHANNELS)) await client.query(`LISTEN ${channel}`);
+          for (const channel of this.listening) await client.query(`LISTEN ${channel}`);
           // Lost between the last LISTEN and here: nobody would reconnect it.
           if (lost) throw new Error('connection lost while subscribing');
           this.client = client;
           // Anything published while we were away is found by the pollers; nudge them now.
-          for (const channel of Object.values(CHANNELS)) this.local.emit(channel, '');
+          for (const channel of this.listening) this.local.emit(channel, '');
           return;
         } catch (error) {
           await client.end().catch(() => undefined);
@@ -90,6 +92,13 @@ export class PostgresPubSub implements PubSub {
 
   subscribe(channel: Channel, listener: (payload: string) => void): () => void {
     this.local.on(channel, listener);
+    if (!this.listening.has(channel)) {
+      // LISTEN only where someone listens: a worker that also heard every event's NOTIFY was
+      // woken for nothing five times a job (issue 9). Until the LISTEN is in, the poller covers.
+      this.listening.add(channel);
+      const client = this.client;
+      if (client) void client.query(`LISTEN ${channel}`).catch(() => undefined);
+    }
     return () => this.local.off(channel, listener);
   }
 

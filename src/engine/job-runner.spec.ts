@@ -43,6 +43,7 @@ class FakeStore {
   // A done step's end is kept for the job's next write; recorded here as the write it becomes.
   stepDone = (...args: unknown[]) => void this.calls.push({ method: 'stepFinished', args: args.slice(3) });
   flushStepEnd = () => (this.failing.stepFinished ? Promise.reject(this.failing.stepFinished) : Promise.resolve());
+  forget = () => undefined;
   retryLater = (...args: unknown[]) => this.record('retryLater', args.slice(3));
   waitForPerson = (...args: unknown[]) => this.record('waitForPerson', args.slice(3));
   stepSkipped = (...args: unknown[]) => this.record('stepSkipped', args.slice(3));

@@ -105,6 +105,7 @@ export class JobRunner {
       await this.store.flushStepEnd(lease).catch((error: Error) => {
         if (!(error instanceof LeaseLostError)) this.logger.warn(`job ${job.id}: writing the end of its last step failed: ${error.message}`);
       });
+      this.store.forget(job.id);
       shutdown.removeEventListener('abort', onShutdown);
       stopHeartbeat();
     }

@@ -12,6 +12,7 @@ import { PROGRESS_COLUMNS, progressOf } from '../jobs/job.view.js';
 import { HISTORY_WINDOW, finalOutcome, type Outcome } from '../jobs/estimates.js';
 import { oweNotifications } from '../notifications/notification-store.js';
 import { metrics } from '../observability/metrics.js';
+import { prepared } from '../db/prepared.js';
 
 export class LeaseLostError extends Error {
   constructor(readonly jobId: string) {
@@ -124,6 +125,13 @@ export class JobStore {
   private readonly lastWork = new WeakMap<EntityManager, (() => Promise<void>)[]>();
   /** Step ends `stepDone` kept for the job's next write, by job id. */
   private readonly pendingEnds = new Map<string, { job: JobEntity; step: JobStepEntity; outcome: StepOutcome }>();
+  /**
+   * The step rows of the jobs this node runs, by job id, as the database has them: loaded with
+   * the claim and replaced by every row a write returns. Only the lease holder writes a running
+   * job's steps, so each event's progress is computed from them instead of a read per event
+   * (four statements of a one-step job's 26, issue 9).
+   */
+  private readonly stepsOf = new Map<string, JobStepEntity[]>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -137,6 +145,11 @@ export class JobStore {
       const jobs = firstRows<JobEntity & { claim_wait_s?: number }>(
         await manager.query(CLAIM_SQL, [options.workerId, JSON.stringify(options.channels), options.defaultCapacity, options.leaseSeconds, limit]),
       );
+      if (jobs.length) {
+        const steps = await manager.query(`SELECT * FROM job_steps WHERE job_id = ANY($1::uuid[]) ORDER BY position`, [jobs.map((j) => j.id)]);
+        for (const job of jobs) this.stepsOf.set(job.id, []);
+        for (const step of steps as JobStepEntity[]) this.stepsOf.get(step.job_id)?.push(step);
+      }
       for (const job of jobs) {
         await emit({ type: 'job', ...targetOf(job), state: 'running' });
         if (job.claim_wait_s !== undefined) metrics.claimLatency.observe(Math.max(0, job.claim_wait_s));
@@ -156,45 +169,64 @@ export class JobStore {
     return { alive: !!row, cancelRequested: row?.cancel_requested ?? false };
   }
 
+  /** The job's steps in order: as the claim loaded them, for a job this node runs. */
   async steps(jobId: string): Promise<JobStepEntity[]> {
+    const known = this.stepsOf.get(jobId);
+    if (known) return [...known];
     return this.dataSource.query(`SELECT * FROM job_steps WHERE job_id = $1 ORDER BY position`, [jobId]);
+  }
+
+  /** The job left this node (ended, waits, handed back, lease lost): its steps are no longer ours to know. */
+  forget(jobId: string): void {
+    this.stepsOf.delete(jobId);
+  }
+
+  /** Keeps the known steps as the rows a write returned. */
+  private known(rows: JobStepEntity[]): void {
+    for (const row of rows) {
+      const steps = this.stepsOf.get(row.job_id);
+      const i = steps?.findIndex((s) => s.id === row.id) ?? -1;
+      if (i >= 0) steps![i] = row;
+    }
   }
 
   async stepStarted(lease: Lease, job: JobEntity, step: JobStepEntity): Promise<JobStepEntity> {
     return this.owned(lease, async (manager, emit) => {
-      if (learns(step)) {
-        // What the step's start teaches (BOOKS.md section 7), in one read:
-        // - retried: the attempt before this one failed and was retried; what it cost runs from
-        //   its start to this one's, its wait for the retry included;
-        // - lead: a first attempt, the time since the step before it ended (for the first step:
-        //   since the job was created, resumed or due), so the ETA counts the engine's own latency
-        //   and bookkeeping; on a loaded 2-core box the estimates fell 5-10% short without it on
-        //   jobs of 0.5 s steps (bench/eta-accuracy.mjs). A first step's lead also holds any wait
-        //   for its deployment or channel; the estimate takes the median lead, so rare waits do
-        //   not count.
-        const [taught] = firstRows<{ retried: number | null; lead: number | null }>(
-          await manager.query(
-            `SELECT
+      // What the step's start teaches (BOOKS.md section 7), read in the statement that starts it
+      // (its CTE sees the row as it was before):
+      // - retried: the attempt before this one failed and was retried; what it cost runs from
+      //   its start to this one's, its wait for the retry included;
+      // - lead: a first attempt, the time since the step before it ended (for the first step:
+      //   since the job was created, resumed or due), so the ETA counts the engine's own latency
+      //   and bookkeeping; on a loaded 2-core box the estimates fell 5-10% short without it on
+      //   jobs of 0.5 s steps (bench/eta-accuracy.mjs). A first step's lead also holds any wait
+      //   for its deployment or channel; the estimate takes the median lead, so rare waits do
+      //   not count.
+      const [row] = firstRows<JobStepEntity & { taught_retried: number | null; taught_lead: number | null }>(
+        await manager.query(
+          `WITH taught AS (
+             SELECT
                CASE WHEN s.state = 'retrying' THEN EXTRACT(EPOCH FROM (now() - s.date_started))::double precision END AS retried,
                CASE WHEN s.state = 'pending' AND s.attempt = 0 THEN EXTRACT(EPOCH FROM (now() - GREATEST(j.date_scheduled, j.run_at,
                  (SELECT max(p.date_finished) FROM job_steps p WHERE p.job_id = s.job_id AND p.position < s.position))))::double precision END AS lead
-             FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE s.id = $1`,
-            [step.id],
-          ),
-        );
+             FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE s.id = $1)
+           UPDATE job_steps SET state = 'running', attempt = attempt + 1, date_started = now(), date_finished = NULL, duration = NULL, error = NULL
+           FROM taught WHERE job_steps.id = $1 AND job_steps.state = ANY($2)
+           RETURNING job_steps.*, taught.retried AS taught_retried, taught.lead AS taught_lead`,
+          [step.id, stepStatesLeadingTo('running')],
+        ),
+      );
+      if (!row) throw new Error(`step ${step.id} cannot become 'running' from its current state`);
+      const { taught_retried: retried, taught_lead: lead, ...updated } = row;
+      this.known([updated]);
+      if (learns(step)) {
         const lessons: Lesson[] = [];
-        if (taught?.retried != null) lessons.push(['retried', Number(taught.retried)]);
-        if (taught?.lead != null && taught.lead >= 0) lessons.push(['lead', Number(taught.lead)]);
-        await this.foldHistory(manager, job.book_name, step, lessons);
+        if (retried != null) lessons.push(['retried', Number(retried)]);
+        if (lead != null && lead >= 0) lessons.push(['lead', Number(lead)]);
+        // last in the transaction, like the end's (see endStep): every job of the book updates these rows
+        await this.beforeCommit(manager, () => this.foldHistory(manager, job.book_name, step, lessons));
       }
-      const updated = await this.setStep(manager, step.id, 'running', {
-        attempt: sql('attempt + 1'),
-        date_started: sql('now()'),
-        date_finished: null,
-        duration: null,
-        error: null,
-      });
-      await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'running', progress: await this.progress(manager, job.id), data: { attempt: updated.attempt } });
+      await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'running', data: { attempt: updated.attempt } });
       return updated;
     });
   }
@@ -323,7 +355,7 @@ export class JobStore {
       await this.setJob(manager, job.id, 'scheduled', { run_at: sql('now()') });
       await this.emitSteps(manager, emit, job, step ? [step] : [], 'pending', { reason });
       await emit({ type: 'job', ...targetOf(job), state: 'scheduled', data: { reason } });
-    });
+    }, { wakeOthers: true }); // this worker is shutting down: another takes it
   }
 
   /** Ends the job; later unfinished steps become `skipped`; the deployment follows the outcome. */
@@ -357,9 +389,10 @@ export class JobStore {
 
   async finishJobIn(manager: EntityManager, emit: Emit, job: JobEntity, state: 'done' | 'error' | 'cancel', error: string | null): Promise<Date> {
     const skipped = (await manager.query(
-      `UPDATE job_steps SET state = 'skipped' WHERE job_id = $1 AND state = ANY($2) RETURNING id, name`,
+      `UPDATE job_steps SET state = 'skipped' WHERE job_id = $1 AND state = ANY($2) RETURNING *`,
       [job.id, stepStatesLeadingTo('skipped')],
-    )) as [{ id: string; name: string }[], number];
+    )) as [JobStepEntity[], number];
+    this.known(firstRows(skipped));
     const chain = state === 'done' ? job.on_success : state === 'error' ? job.on_failure : [];
     const { date_done } = await this.setJob(manager, job.id, state, { date_done: sql('now()'), error, chain_pending: (chain?.length ?? 0) > 0 });
     // Owed in this commit, like the chain links: ended and owing, or neither (DESIGN.md "Operating").
@@ -396,6 +429,7 @@ export class JobStore {
         await manager.query(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED`),
       );
       for (const job of expired) {
+        this.forget(job.id);
         const lost = `worker ${job.locked_by ?? '?'} stopped renewing its lease`;
         if (job.cancel_requested) {
           await this.endCancelled(manager, emit, job, `cancelled (${lost})`);
@@ -450,18 +484,21 @@ export class JobStore {
 
   /** Ends a job that no worker runs now as `cancel`: its unfinished running or waiting steps too. */
   async endCancelled(manager: EntityManager, emit: Emit, job: JobEntity, reason: string): Promise<void> {
-    const cancelled = firstRows<{ id: string; name: string }>(
+    const cancelled = firstRows<JobStepEntity>(
       await manager.query(
         `UPDATE job_steps SET state = 'cancel', date_finished = now(), error = COALESCE(error, $2)
-         WHERE job_id = $1 AND state IN ('waiting', 'retrying', 'running') RETURNING id, name`,
+         WHERE job_id = $1 AND state IN ('waiting', 'retrying', 'running') RETURNING *`,
         [job.id, reason],
       ),
     );
+    this.known(cancelled as JobStepEntity[]);
     await this.emitSteps(manager, emit, job, cancelled, 'cancel');
     await this.finishJobIn(manager, emit, job, 'cancel', reason);
   }
 
   private async progress(manager: EntityManager, jobId: string): Promise<Progress> {
+    const known = this.stepsOf.get(jobId);
+    if (known) return progressOf(known);
     const steps = (await manager.query(`SELECT ${PROGRESS_COLUMNS.join(', ')} FROM job_steps WHERE job_id = $1`, [jobId])) as JobStepEntity[];
     return progressOf(steps);
   }
@@ -498,6 +535,7 @@ export class JobStore {
     );
     const row = firstRow<JobStepEntity>(rows);
     if (!row) throw new Error(`step ${stepId} cannot become '${state}' from its current state`);
+    this.known([row]);
     return row;
   }
 
@@ -516,19 +554,24 @@ export class JobStore {
   /**
    * A transaction on a job this worker still owns; a step end `stepDone` kept is written first.
    * The lease check also sets the stall guard (one statement, not two: issue 9).
+   * `wakeOthers`: whether its commit wakes every node's claim loop. Not by default: a job that
+   * leaves this worker (ended, waits for a retry or a person) makes room here, and this
+   * worker's claim loop runs right after (Worker); it wakes the others itself when it cannot
+   * take all there may be. Every job end woke every worker of every node, and with 4 worker
+   * processes their claims queued on the claim lock (4 workers drained slower than 1, issue 9).
    */
-  private owned<T>(lease: Lease, fn: (manager: EntityManager, emit: Emit) => Promise<T>): Promise<T> {
+  private owned<T>(lease: Lease, fn: (manager: EntityManager, emit: Emit) => Promise<T>, { wakeOthers = false } = {}): Promise<T> {
     const ended = this.pendingEnds.get(lease.jobId);
     return this.transaction(async (manager, emit) => {
-      const rows = await manager.query(`SELECT ${STALL_GUARD} FROM jobs WHERE id = $2 AND lease_token = $3 FOR UPDATE`, [
+      const rows = await prepared(manager, 'lease', `SELECT ${STALL_GUARD} AS guard FROM jobs WHERE id = $2 AND lease_token = $3 FOR UPDATE`, [
         String(STALLED_TRANSACTION_MS),
         lease.jobId,
         lease.token,
       ]);
-      if (!firstRow(rows)) throw new LeaseLostError(lease.jobId);
+      if (!rows[0]) throw new LeaseLostError(lease.jobId);
       if (ended) await this.endStep(manager, emit, ended.job, ended.step, ended.outcome);
       return fn(manager, emit);
-    }).then((result) => {
+    }, { wakeOthers }).then((result) => {
       // Forgotten only once it committed: a failed write leaves it for flushStepEnd to retry.
       if (ended && this.pendingEnds.get(lease.jobId) === ended) this.pendingEnds.delete(lease.jobId);
       return result;
@@ -546,22 +589,25 @@ export class JobStore {
   /**
    * The transaction under `write` and `owned`; `fn` runs the stall guard first (see
    * STALL_GUARD). A job event that can free a lock or a channel slot (the job ended, went back
-   * to the queue, or a step waits for a person) wakes every node's claim loop from this commit.
+   * to the queue, or a step waits for a person) wakes every node's claim loop from this commit,
+   * unless `wakeOthers` is off (see `owned`). The events are inserted last but for the history
+   * upserts, in one statement (EventsService.recordAll).
    */
-  private async transaction<T>(fn: (manager: EntityManager, emit: Emit) => Promise<T>): Promise<T> {
-    const recorded: DeployEvent[] = [];
+  private async transaction<T>(fn: (manager: EntityManager, emit: Emit) => Promise<T>, { wakeOthers = true }: { wakeOthers?: boolean } = {}): Promise<T> {
+    let recorded: DeployEvent[] = [];
     let woken = false;
     const result = await this.dataSource.transaction(async (manager) => {
       const last: (() => Promise<void>)[] = [];
       this.lastWork.set(manager, last);
+      const events: DeployEventInput[] = [];
       const value = await fn(manager, async (event) => {
         // Every job and step event tells the progress after its change.
         const progress = event.progress ?? (event.type === 'job' || event.type === 'step' ? await this.progress(manager, event.job_id) : undefined);
-        // The wake-up rides on the event's insert (NOTIFY is delivered at commit), once a transaction.
-        const wake = !woken && ((event.type === 'job' && event.state !== 'running') || (event.type === 'step' && event.state === 'waiting'));
-        woken ||= wake;
-        recorded.push(await this.events.record(manager, { ...event, progress }, { wake }));
+        // The wake-up rides on the events' insert (NOTIFY is delivered at commit), once a transaction.
+        woken ||= wakeOthers && ((event.type === 'job' && event.state !== 'running') || (event.type === 'step' && event.state === 'waiting'));
+        events.push({ ...event, progress });
       });
+      recorded = await this.events.recordAll(manager, events, { wake: woken });
       for (const work of last) await work();
       return value;
     });

@@ -92,6 +92,7 @@ export class Worker {
   }
 
   private async claimWhileRoom(): Promise<void> {
+    let filled = false;
     while (!this.stopping && this.running.size < this.config.concurrency) {
       const room = this.config.concurrency - this.running.size;
       const jobs = await this.store.claim(
@@ -114,7 +115,12 @@ export class Worker {
         this.running.add(run);
       }
       if (jobs.length < room) return;
+      filled = true;
     }
+    // Full, and the last claim took all the room it had: more may be eligible, for workers with
+    // room. Job ends do not wake other workers (JobStore.owned): this worker claims after each
+    // of its own, and passes the word on only when it cannot take all.
+    if (filled && !this.stopping) void this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
   }
 
   private async rescue(): Promise<void> {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { DataSource, type EntityManager } from 'typeorm';
 import type { DeployEvent, DeployEventInput } from './event.types.js';
 import { CHANNELS, type PubSub } from '../db/pubsub.js';
+import { prepared } from '../db/prepared.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
 import { QUIRE_CONFIG } from '../config/config.module.js';
 import type { QuireConfig } from '../config/config.js';
@@ -29,22 +30,42 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(QUIRE_CONFIG) private readonly config: QuireConfig,
   ) {}
 
-  /** `wake`: the same commit also wakes every node's claim loop (the job left a worker). */
-  async record(manager: EntityManager, input: DeployEventInput, { wake = false }: { wake?: boolean } = {}): Promise<DeployEvent> {
-    const { type, job_id, step_id = null, deployment_id, group_id, cluster_id, ...rest } = input;
-    const payload = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  /**
+   * Records a transaction's events in one statement, in the order given (their seqs follow it),
+   * and returns them as clients receive them. `wake`: the same commit also wakes every node's
+   * claim loop (the job left a worker). One INSERT for all of a transaction's events, not one
+   * each: a one-step job writes five events in three transactions (issue 9).
+   */
+  async recordAll(manager: EntityManager, inputs: DeployEventInput[], { wake = false }: { wake?: boolean } = {}): Promise<DeployEvent[]> {
+    if (inputs.length === 0) return [];
+    const split = inputs.map((input) => {
+      const { type, job_id, step_id = null, deployment_id, group_id, cluster_id, ...rest } = input;
+      const payload = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+      return { input, type, job_id, step_id, deployment_id, group_id, cluster_id, payload };
+    });
     // With NOTIFY that follows the commit (PostgreSQL), the insert announces itself: delivered
-    // when this transaction commits, never for one that rolls back, and without the separate
-    // autocommitted `SELECT pg_notify` after it (a commit of its own, one per written transaction).
+    // when this transaction commits, never for one that rolls back, and without a separate
+    // autocommitted `SELECT pg_notify` after it (a commit of its own per written transaction).
+    // WITH ORDINALITY ... ORDER BY: the seqs are drawn in the order the events were emitted.
     const insert = `INSERT INTO deploy_events (type, job_id, step_id, deployment_id, group_id, cluster_id, payload)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq, at`;
-    const [row] = (await manager.query(
-      this.pubsub.transactional
-        ? `WITH e AS (${insert}) SELECT seq, at, pg_notify('${CHANNELS.events}', seq::text)${wake ? `, pg_notify('${CHANNELS.jobs}', '')` : ''} FROM e`
-        : insert,
-      [type, job_id, step_id, deployment_id, group_id, cluster_id, payload],
-    )) as EventRow[];
-    return { ...input, ...payload, step_id, seq: Number(row!.seq), at: row!.at.toISOString() };
+       SELECT type, job_id, step_id, deployment_id, group_id, cluster_id, payload
+       FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::jsonb[])
+         WITH ORDINALITY AS e(type, job_id, step_id, deployment_id, group_id, cluster_id, payload, ord)
+       ORDER BY ord
+       RETURNING seq, at`;
+    const notify = this.pubsub.transactional ? `pg_notify('${CHANNELS.events}', '')${wake ? `, pg_notify('${CHANNELS.jobs}', '')` : ''}` : null;
+    const text = notify ? `WITH e AS (${insert}), n AS (SELECT ${notify}) SELECT e.seq, e.at FROM e, n` : insert;
+    const rows = await prepared<EventRow>(manager, `events_${notify ? (wake ? 'nw' : 'n') : 'p'}`, text, [
+      split.map((e) => e.type),
+      split.map((e) => e.job_id),
+      split.map((e) => e.step_id),
+      split.map((e) => e.deployment_id),
+      split.map((e) => e.group_id),
+      split.map((e) => e.cluster_id),
+      split.map((e) => JSON.stringify(e.payload)),
+    ]);
+    const ordered = rows.map((row) => ({ seq: Number(row.seq), at: row.at })).sort((a, b) => a.seq - b.seq);
+    return split.map(({ input, step_id, payload }, i) => ({ ...input, ...payload, step_id, seq: ordered[i]!.seq, at: ordered[i]!.at.toISOString() }));
   }
 
   /** Call after the transaction that recorded the events committed; `wake` as in `record`. */

@@ -1,0 +1,19 @@
+// Statements of the engine's hot path, sent on a TypeORM transaction's own pg connection as
+// named (prepared) statements: PostgreSQL parses and plans each once per connection instead of
+// on every call, and TypeORM's query wrapper is skipped. Measured with 8 concurrent
+// transactions of 6 updates on the 2-core dev box: 987 against 640 transactions/s unnamed (issue 9).
+// Only for statements whose result columns are listed: a prepared `SELECT *` fails with "cached
+// plan must not change result type" once a migration adds a column under a running node.
+import type { EntityManager } from 'typeorm';
+
+interface PgClient {
+  query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
+}
+
+export async function prepared<R>(manager: EntityManager, name: string, text: string, values: unknown[]): Promise<R[]> {
+  const client = (manager.queryRunner as unknown as { databaseConnection?: PgClient } | undefined)?.databaseConnection;
+  // Outside a transaction (no connection of its own) it runs as a plain query.
+  if (!client) return (await manager.query(text, values)) as R[];
+  const { rows } = await client.query<R>({ name: `quire_${name}`, text, values });
+  return rows;
+}
