@@ -3,14 +3,16 @@
 // partitioned, rescued) finds no row and writes nothing (STYLE.md habit 3). Each records its
 // deploy_event in the same transaction, so no state change goes unreported.
 import { DataSource, type EntityManager } from 'typeorm';
-import { EventsService } from '../events/events.service.js';
+import { EventsService, eventRow } from '../events/events.service.js';
+import { CHANNELS } from '../db/pubsub.js';
 import type { DeployEvent, DeployEventInput, Progress } from '../events/event.types.js';
 import { jobStatesLeadingTo, stepStatesLeadingTo, type JobState, type StepState } from '../jobs/job-state.js';
 import type { ChainError, JobEntity } from '../jobs/job.entity.js';
 import type { JobStepEntity, StepAttemptError } from '../jobs/job-step.entity.js';
 import { PROGRESS_COLUMNS, progressOf } from '../jobs/job.view.js';
 import { HISTORY_WINDOW, finalOutcome, type Outcome } from '../jobs/estimates.js';
-import { oweNotifications } from '../notifications/notification-store.js';
+import { notifiesOn, oweNotifications } from '../notifications/notification-store.js';
+import type { Outcome as NotifyOutcome } from '../notifications/notification-content.js';
 import { metrics } from '../observability/metrics.js';
 import { prepared } from '../db/prepared.js';
 
@@ -42,7 +44,13 @@ export interface ClaimOptions {
 // ended (its date_done), so the recorded runs of one deployment appeared to overlap.
 const CLAIM_LOCK = 7_140_023;
 
-/** How long a worker's transaction may sit idle before PostgreSQL ends it (see `write`). */
+/**
+ * How long a store transaction may sit idle before PostgreSQL ends it. A worker paused
+ * (SIGSTOP, a frozen VM) or cut off inside one keeps its locks: inside claim() the claim lock,
+ * and every node's claims waited for it (> 8 s, in fact until it resumed, in 6 of 60 pauses of
+ * a polling worker). PostgreSQL ends such a session instead; the stalled worker's write fails
+ * and its job is rescued as usual. Set with the transaction's BEGIN (see `transaction`).
+ */
 const STALLED_TRANSACTION_MS = 5000;
 
 // One statement: the oldest-first eligible jobs (up to the claimer's free slots) whose channels
@@ -121,8 +129,10 @@ FROM candidate WHERE jobs.id = candidate.id
 RETURNING jobs.*, EXTRACT(EPOCH FROM clock_timestamp() - jobs.run_at)::float8 AS claim_wait_s`;
 
 export class JobStore {
-  /** Work a transaction does last, by its manager (see beforeCommit). */
-  private readonly lastWork = new WeakMap<EntityManager, (() => Promise<void>)[]>();
+  /** The lessons of an owned transaction, by its manager: folded last (`now`) or kept for the next (see learn). */
+  private readonly lessons = new WeakMap<EntityManager, { now: LessonRow[]; keep: LessonRow[] }>();
+  /** Lessons kept for a job's next write, by job id. */
+  private readonly keptLessons = new Map<string, LessonRow[]>();
   /** Step ends `stepDone` kept for the job's next write, by job id. */
   private readonly pendingEnds = new Map<string, { job: JobEntity; step: JobStepEntity; outcome: StepOutcome }>();
   /**
@@ -141,7 +151,6 @@ export class JobStore {
   /** Claims up to `limit` jobs, oldest first within priority; none when nothing is eligible. */
   async claim(options: ClaimOptions, limit = 1): Promise<JobEntity[]> {
     return this.transaction(async (manager, emit) => {
-      await manager.query(`SELECT ${STALL_GUARD}, pg_advisory_xact_lock($2)`, [String(STALLED_TRANSACTION_MS), CLAIM_LOCK]);
       const jobs = firstRows<JobEntity & { claim_wait_s?: number }>(
         await manager.query(CLAIM_SQL, [options.workerId, JSON.stringify(options.channels), options.defaultCapacity, options.leaseSeconds, limit]),
       );
@@ -156,7 +165,7 @@ export class JobStore {
         delete job.claim_wait_s;
       }
       return jobs;
-    });
+    }, { opening: `SELECT pg_advisory_xact_lock(${CLAIM_LOCK})` });
   }
 
   /** Renews the lease; reports whether it is still ours and whether someone asked to cancel. */
@@ -179,6 +188,7 @@ export class JobStore {
   /** The job left this node (ended, waits, handed back, lease lost): its steps are no longer ours to know. */
   forget(jobId: string): void {
     this.stepsOf.delete(jobId);
+    this.keptLessons.delete(jobId);
   }
 
   /** Keeps the known steps as the rows a write returned. */
@@ -190,52 +200,77 @@ export class JobStore {
     }
   }
 
+  /**
+   * The step starts. With no step end kept for this write (a job's first step, or after a skip
+   * or a retry), in one statement (startAlone); otherwise with that end, in its transaction.
+   */
   async stepStarted(lease: Lease, job: JobEntity, step: JobStepEntity): Promise<JobStepEntity> {
+    if (!this.pendingEnds.has(lease.jobId)) return this.startAlone(lease, job, step);
     return this.owned(lease, async (manager, emit) => {
-      // What the step's start teaches (BOOKS.md section 7), read in the statement that starts it
-      // (its CTE sees the row as it was before):
-      // - retried: the attempt before this one failed and was retried; what it cost runs from
-      //   its start to this one's, its wait for the retry included;
-      // - lead: a first attempt, the time since the step before it ended (for the first step:
-      //   since the job was created, resumed or due), so the ETA counts the engine's own latency
-      //   and bookkeeping; on a loaded 2-core box the estimates fell 5-10% short without it on
-      //   jobs of 0.5 s steps (bench/eta-accuracy.mjs). A first step's lead also holds any wait
-      //   for its deployment or channel; the estimate takes the median lead, so rare waits do
-      //   not count.
-      const [row] = firstRows<JobStepEntity & { taught_retried: number | null; taught_lead: number | null }>(
-        await manager.query(
-          `WITH taught AS (
-             SELECT
-               CASE WHEN s.state = 'retrying' THEN EXTRACT(EPOCH FROM (now() - s.date_started))::double precision END AS retried,
-               CASE WHEN s.state = 'pending' AND s.attempt = 0 THEN EXTRACT(EPOCH FROM (now() - GREATEST(j.date_scheduled, j.run_at,
-                 (SELECT max(p.date_finished) FROM job_steps p WHERE p.job_id = s.job_id AND p.position < s.position))))::double precision END AS lead
-             FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE s.id = $1)
-           UPDATE job_steps SET state = 'running', attempt = attempt + 1, date_started = now(), date_finished = NULL, duration = NULL, error = NULL
-           FROM taught WHERE job_steps.id = $1 AND job_steps.state = ANY($2)
-           RETURNING job_steps.*, taught.retried AS taught_retried, taught.lead AS taught_lead`,
-          [step.id, stepStatesLeadingTo('running')],
-        ),
-      );
+      const [row] = firstRows<StartedRow>(await manager.query(`WITH ${startedCtes('')} SELECT * FROM started`, [step.id, stepStatesLeadingTo('running')]));
       if (!row) throw new Error(`step ${step.id} cannot become 'running' from its current state`);
-      const { taught_retried: retried, taught_lead: lead, ...updated } = row;
-      this.known([updated]);
-      if (learns(step)) {
-        const lessons: Lesson[] = [];
-        if (retried != null) lessons.push(['retried', Number(retried)]);
-        if (lead != null && lead >= 0) lessons.push(['lead', Number(lead)]);
-        // last in the transaction, like the end's (see endStep): every job of the book updates these rows
-        await this.beforeCommit(manager, () => this.foldHistory(manager, job.book_name, step, lessons));
-      }
+      const updated = this.started(manager, job, step, row);
       await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'running', data: { attempt: updated.attempt } });
       return updated;
     });
+  }
+
+  /**
+   * A step's start as one autocommitted statement: the lease check (the job row locked for the
+   * statement), the step's update and its event with NOTIFY, where the transaction took five
+   * round trips (issue 9). The event's progress is computed before, from the known steps with
+   * this one running from now; the attempt number comes from the update.
+   */
+  private async startAlone(lease: Lease, job: JobEntity, step: JobStepEntity): Promise<JobStepEntity> {
+    const known = this.stepsOf.get(job.id);
+    const progress = known ? progressOf(known.map((s) => (s.id === step.id ? { ...s, state: 'running', date_started: new Date() } : s))) : undefined;
+    const input: DeployEventInput = { type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'running', progress, data: { attempt: 0 } };
+    const event = eventRow(input);
+    const [row] = firstRows<StartedRow & { leased: number; event_seq: string | null; event_at: Date | null }>(
+      await this.dataSource.query(
+        `WITH lease AS (SELECT id FROM jobs WHERE id = $3 AND lease_token = $4 FOR UPDATE),
+           ${startedCtes(' AND EXISTS (SELECT 1 FROM lease)')},
+           event AS (
+             INSERT INTO deploy_events (type, job_id, step_id, deployment_id, group_id, cluster_id, payload)
+             SELECT 'step', $3, $1, $5, $6, $7, jsonb_set($8::jsonb, '{data,attempt}', to_jsonb(started.attempt)) FROM started
+             RETURNING seq, at),
+           notified AS (SELECT pg_notify('${CHANNELS.events}', '') AS n FROM event)
+         SELECT (SELECT count(*) FROM lease)::int AS leased, started.*, event.seq AS event_seq, event.at AS event_at
+         FROM (SELECT 1) one LEFT JOIN started ON true LEFT JOIN event ON true LEFT JOIN notified ON true`,
+        [step.id, stepStatesLeadingTo('running'), lease.jobId, lease.token, job.deployment_id, job.group_id, job.cluster_id, JSON.stringify(event.payload)],
+      ),
+    );
+    if (!row?.leased) throw new LeaseLostError(lease.jobId);
+    if (!row.id || row.event_seq === null) throw new Error(`step ${step.id} cannot become 'running' from its current state`);
+    const { leased: _leased, event_seq, event_at, ...started } = row;
+    const updated = this.started(null, job, step, started);
+    this.events.publish([{ ...input, ...event.payload, data: { attempt: updated.attempt }, step_id: step.id, seq: Number(event_seq), at: event_at!.toISOString() }]);
+    return updated;
+  }
+
+  /**
+   * A started step's row, kept as known, and what its start teaches (BOOKS.md section 7), read
+   * in the statement that started it: kept for the job's next write (with `manager`: this
+   * transaction's), to fold with the step end's lessons: one upsert a step, not two.
+   */
+  private started(manager: EntityManager | null, job: JobEntity, step: JobStepEntity, row: StartedRow): JobStepEntity {
+    const { taught_retried: retried, taught_lead: lead, ...updated } = row;
+    this.known([updated]);
+    if (learns(step)) {
+      const lessons: Lesson[] = [];
+      if (retried != null) lessons.push(['retried', Number(retried)]);
+      if (lead != null && lead >= 0) lessons.push(['lead', Number(lead)]);
+      if (manager) this.learn(manager, job, step, lessons, { keep: true });
+      else this.keep(job.id, lessons.map((lesson) => lessonRow(job, step, lesson)));
+    }
+    return updated;
   }
 
   async stepSkipped(lease: Lease, job: JobEntity, step: JobStepEntity, reason: string): Promise<void> {
     await this.owned(lease, async (manager, emit) => {
       await this.setStep(manager, step.id, 'skipped', { error: reason });
       // Its `when` said no: recent jobs' share of such skips is the chance a later job runs it.
-      if (learns(step)) await this.foldHistory(manager, job.book_name, step, [['ran', 0]]);
+      if (learns(step)) this.learn(manager, job, step, [['ran', 0]]);
       await emit({ type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'skipped', progress: await this.progress(manager, job.id), data: { reason } });
     });
   }
@@ -309,7 +344,7 @@ export class JobStore {
         [finalOutcome(outcome.state, updated.on_failure), Number(updated.duration)],
         ['ran', 1],
       ];
-      await this.beforeCommit(manager, () => this.foldHistory(manager, job.book_name, updated, lessons));
+      this.learn(manager, job, updated, lessons);
     }
     if (updated.duration !== null) metrics.stepDuration.observe({ kind: step.kind, outcome: outcome.state }, Number(updated.duration));
     await emit({
@@ -361,7 +396,140 @@ export class JobStore {
   /** Ends the job; later unfinished steps become `skipped`; the deployment follows the outcome. */
   /** Ends the job; answers the moment it ended, which names this ending (a resumed job ends again). */
   async finishJob(lease: Lease, job: JobEntity, state: 'done' | 'error' | 'cancel', error: string | null): Promise<Date> {
+    const ended = this.pendingEnds.get(lease.jobId);
+    const owes = (job.notify ?? []).some((channel) => notifiesOn(channel, state as NotifyOutcome));
+    if (ended && state === 'done' && !owes && this.stepsOf.has(job.id)) return this.finishAlone(lease, job, ended);
     return this.owned(lease, (manager, emit) => this.finishJobIn(manager, emit, job, state, error));
+  }
+
+  /**
+   * The commonest ending, its last step done and nothing owed to notification channels, as
+   * one autocommitted statement where the transaction took six round trips (issue 9): the
+   * lease check, the step's end, the steps left over skipped, the job's end, its deployment's
+   * new state, the history folds and the events with NOTIFY, each part as in endStep and
+   * finishJobIn. Progress is computed before, from the known steps; the step's duration comes
+   * from its update. Any other ending goes through the transaction.
+   */
+  private async finishAlone(lease: Lease, job: JobEntity, ended: { step: JobStepEntity; outcome: StepOutcome }): Promise<Date> {
+    const { step, outcome } = ended;
+    const known = this.stepsOf.get(job.id)!;
+    const before = known.find((s) => s.id === step.id) ?? step;
+    const skippable = stepStatesLeadingTo('skipped');
+    const skipped = known.filter((s) => s.id !== step.id && skippable.includes(s.state));
+    const after = known.map((s) => (s.id === step.id ? { ...s, state: 'done' as const } : skipped.includes(s) ? { ...s, state: 'skipped' as const } : s));
+    const stepDoneProgress = progressOf(known.map((s) => (s.id === step.id ? { ...s, state: 'done' as const } : s)));
+    const progress = progressOf(after);
+    const inputs: DeployEventInput[] = [
+      ...(outcome.chunk ? [{ type: 'output' as const, ...targetOf(job), step_id: step.id, step_name: step.name, data: { chunk: outcome.chunk } }] : []),
+      { type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'done', progress: stepDoneProgress, data: { attempt: before.attempt, duration: 0 } },
+      ...skipped.map((s): DeployEventInput => ({ type: 'step', ...targetOf(job), step_id: s.id, step_name: s.name, state: 'skipped', progress })),
+      { type: 'job', ...targetOf(job), state: 'done', progress, data: outcomeData(job) },
+    ];
+    const stepEvent = outcome.chunk ? 1 : 0;
+    const rows = inputs.map(eventRow);
+    const kept = this.keptLessons.get(lease.jobId) ?? [];
+    const lessons = learns(step) ? kept : [];
+    const [row] = firstRows<{ leased: number; date_done: Date | null; duration: number | null; events: { seq: string; at: string }[] | null }>(
+      await this.dataSource.query(
+        `WITH lease AS (SELECT id FROM jobs WHERE id = $1 AND lease_token = $2 FOR UPDATE),
+         stepped AS (
+           UPDATE job_steps SET state = 'done', date_finished = now(), duration = EXTRACT(EPOCH FROM (now() - date_started)),
+             output = $4, output_bytes = $5, outputs = COALESCE($6::jsonb, outputs)
+           WHERE id = $3 AND state = ANY($7) AND EXISTS (SELECT 1 FROM lease) RETURNING duration),
+         skipped AS (
+           UPDATE job_steps SET state = 'skipped' WHERE job_id = $1 AND id <> $3 AND state = ANY($8) AND EXISTS (SELECT 1 FROM stepped) RETURNING id),
+         ended AS (
+           UPDATE jobs SET state = 'done', lease_token = NULL, lease_expires_at = NULL, locked_by = NULL, cancel_requested = false,
+             date_done = now(), error = NULL, chain_pending = $9
+           WHERE id = $1 AND state = ANY($10) AND EXISTS (SELECT 1 FROM stepped) RETURNING date_done),
+         deployment AS (
+           UPDATE deployments SET state = COALESCE($11, state), last_error = NULL, date_updated = now()
+           WHERE id = $12 AND EXISTS (SELECT 1 FROM ended) RETURNING id),
+         lessons AS (
+           SELECT * FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::double precision[]) AS l(b, s, k, o, v)
+           UNION ALL SELECT $18::text, $19::text, $20::text, o, v FROM stepped,
+             LATERAL (VALUES ('done', stepped.duration), ('ran', 1::double precision)) AS d(o, v) WHERE $21 AND stepped.duration IS NOT NULL),
+         history AS (
+           INSERT INTO step_duration_history (book_name, step_name, estimate_key, outcome, samples, mean, recent)
+           SELECT b, s, k, o, 1, v, ARRAY[v] FROM lessons WHERE EXISTS (SELECT 1 FROM ended)
+           ${HISTORY_FOLD.replaceAll('$WINDOW', '$22')}
+           RETURNING 1),
+         event AS (
+           INSERT INTO deploy_events (type, job_id, step_id, deployment_id, group_id, cluster_id, payload)
+           SELECT type, job_id, step_id, deployment_id, group_id, cluster_id,
+             CASE WHEN ord = $29 THEN jsonb_set(payload, '{data,duration}', COALESCE(to_jsonb((SELECT duration FROM stepped)), 'null'::jsonb)) ELSE payload END
+           FROM unnest($23::text[], $24::uuid[], $25::uuid[], $26::uuid[], $27::uuid[], $28::uuid[], $30::jsonb[])
+             WITH ORDINALITY AS e(type, job_id, step_id, deployment_id, group_id, cluster_id, payload, ord)
+           WHERE EXISTS (SELECT 1 FROM ended)
+           ORDER BY ord
+           RETURNING seq, at),
+         notified AS (SELECT pg_notify('${CHANNELS.events}', '') AS n FROM (SELECT 1 FROM event LIMIT 1) e)
+         SELECT (SELECT count(*) FROM lease)::int AS leased, (SELECT date_done FROM ended) AS date_done,
+           (SELECT duration FROM stepped) AS duration,
+           (SELECT json_agg(json_build_object('seq', seq, 'at', at) ORDER BY seq) FROM event) AS events,
+           (SELECT count(*) FROM history) AS folded, (SELECT count(*) FROM deployment) AS deployments, (SELECT count(*) FROM notified) AS notified,
+           (SELECT count(*) FROM skipped) AS skipped`,
+        [
+          job.id,
+          lease.token,
+          step.id,
+          outcome.output,
+          outcome.bytes,
+          outcome.outputs === undefined ? null : JSON.stringify(outcome.outputs),
+          stepStatesLeadingTo('done'),
+          skippable,
+          (job.on_success?.length ?? 0) > 0,
+          jobStatesLeadingTo('done'),
+          job.sets_state ?? null,
+          job.deployment_id,
+          lessons.map((l) => l.book),
+          lessons.map((l) => l.step),
+          lessons.map((l) => l.key),
+          lessons.map((l) => l.outcome),
+          lessons.map((l) => l.value),
+          job.book_name,
+          step.name,
+          step.estimate_key ?? '',
+          learns(step),
+          HISTORY_WINDOW,
+          rows.map((e) => e.type),
+          rows.map((e) => e.job_id),
+          rows.map((e) => e.step_id),
+          rows.map((e) => e.deployment_id),
+          rows.map((e) => e.group_id),
+          rows.map((e) => e.cluster_id),
+          stepEvent + 1,
+          rows.map((e) => JSON.stringify(e.payload)),
+        ],
+      ),
+    );
+    if (!row?.leased) throw new LeaseLostError(lease.jobId);
+    if (!row.date_done || !row.events) throw new Error(`job ${job.id} cannot become 'done' from its current state`);
+    this.pendingEnds.delete(lease.jobId);
+    this.keptLessons.delete(lease.jobId);
+    const duration = row.duration === null ? null : Number(row.duration);
+    if (duration !== null) metrics.stepDuration.observe({ kind: step.kind, outcome: 'done' }, duration);
+    // Known as written, for what reads them before the job leaves this node (its chain links render from the outputs).
+    const endedAt = new Date(row.date_done);
+    this.stepsOf.set(
+      job.id,
+      after.map((s) =>
+        s.id === step.id
+          ? { ...s, outputs: outcome.outputs ?? s.outputs, output: outcome.output, output_bytes: String(outcome.bytes), duration, date_finished: endedAt }
+          : s,
+      ),
+    );
+    const recorded: DeployEvent[] = rows.map(({ input, payload, step_id }, i) => ({
+      ...input,
+      ...payload,
+      ...(i === stepEvent ? { data: { attempt: before.attempt, duration } } : {}),
+      step_id,
+      seq: Number(row.events![i]!.seq),
+      at: new Date(row.events![i]!.at).toISOString(),
+    }));
+    this.events.publish(recorded);
+    countEndings(recorded);
+    return endedAt;
   }
 
   /** Jobs that ended a while ago with chain links still owed: their worker died before triggering them. */
@@ -388,28 +556,50 @@ export class JobStore {
   }
 
   async finishJobIn(manager: EntityManager, emit: Emit, job: JobEntity, state: 'done' | 'error' | 'cancel', error: string | null): Promise<Date> {
-    const skipped = (await manager.query(
-      `UPDATE job_steps SET state = 'skipped' WHERE job_id = $1 AND state = ANY($2) RETURNING *`,
-      [job.id, stepStatesLeadingTo('skipped')],
-    )) as [JobStepEntity[], number];
-    this.known(firstRows(skipped));
     const chain = state === 'done' ? job.on_success : state === 'error' ? job.on_failure : [];
-    const { date_done } = await this.setJob(manager, job.id, state, { date_done: sql('now()'), error, chain_pending: (chain?.length ?? 0) > 0 });
+    // One statement (three before, issue 9): the steps left over are skipped, the job ends (its
+    // lease cleared, as in setJob), and its deployment follows the outcome: a done job sets the
+    // book's `sets_state` and clears the last error, a failed one records it.
+    const [ended] = await prepared<{ date_done: Date | null; skipped: { id: string; name: string }[] | null }>(
+      manager,
+      'finish',
+      `WITH skipped AS (
+         UPDATE job_steps SET state = 'skipped' WHERE job_id = $1 AND state = ANY($2) RETURNING id, name, position
+       ), ended AS (
+         UPDATE jobs SET state = $3, lease_token = NULL, lease_expires_at = NULL, locked_by = NULL, cancel_requested = false,
+           date_done = now(), error = $4, chain_pending = $5
+         WHERE id = $1 AND state = ANY($6) RETURNING id, date_done
+       ), deployment AS (
+         UPDATE deployments SET date_updated = now(),
+           state = CASE WHEN $3 = 'done' THEN COALESCE($8, state) ELSE state END,
+           last_error = CASE WHEN $3 = 'done' THEN NULL ELSE $9 END
+         WHERE id = $7 AND $3 IN ('done', 'error') AND EXISTS (SELECT 1 FROM ended) RETURNING id
+       )
+       SELECT (SELECT date_done FROM ended) AS date_done,
+         (SELECT json_agg(json_build_object('id', id, 'name', name) ORDER BY position) FROM skipped) AS skipped,
+         (SELECT count(*) FROM deployment) AS deployments`,
+      [
+        job.id,
+        stepStatesLeadingTo('skipped'),
+        state,
+        error,
+        (chain?.length ?? 0) > 0,
+        jobStatesLeadingTo(state),
+        job.deployment_id,
+        job.sets_state ?? null,
+        `${job.action}: ${error}`,
+      ],
+    );
+    if (!ended?.date_done) throw new Error(`job ${job.id} cannot become '${state}' from its current state`);
+    const skipped = ended.skipped ?? [];
+    const known = this.stepsOf.get(job.id);
+    if (known) for (const { id } of skipped) known.forEach((row, i) => row.id === id && (known[i] = { ...row, state: 'skipped' }));
+    const date_done = ended.date_done;
     // Owed in this commit, like the chain links: ended and owing, or neither (DESIGN.md "Operating").
     await oweNotifications(manager, job, state);
-    if (job.deployment_id) {
-      if (state === 'done') {
-        await manager.query(`UPDATE deployments SET state = COALESCE($2, state), last_error = NULL, date_updated = now() WHERE id = $1`, [
-          job.deployment_id,
-          job.sets_state,
-        ]);
-      } else if (state === 'error') {
-        await manager.query(`UPDATE deployments SET last_error = $2, date_updated = now() WHERE id = $1`, [job.deployment_id, `${job.action}: ${error}`]);
-      }
-    }
-    await this.emitSteps(manager, emit, job, firstRows(skipped), 'skipped');
+    await this.emitSteps(manager, emit, job, skipped, 'skipped');
     await emit({ type: 'job', ...targetOf(job), state, data: { ...outcomeData(job), ...(error ? { error } : {}) } });
-    return date_done!;
+    return date_done;
   }
 
   /** Step events for steps one statement moved to `state`, each with the job's progress after it. */
@@ -503,28 +693,50 @@ export class JobStore {
     return progressOf(steps);
   }
 
-  /** Runs `work` at the end of the store transaction `manager` belongs to (now, outside one). */
-  private async beforeCommit(manager: EntityManager, work: () => Promise<void>): Promise<void> {
-    const queue = this.lastWork.get(manager);
-    if (queue) queue.push(work);
-    else await work();
+  /**
+   * What a step teaches, folded into its history last in this transaction (`keep`: with the
+   * job's next write). Every job of a book step updates the same history rows: last, so their
+   * row locks are held for the commit only. Folded first, they were held over the job's end too
+   * (eight more statements), and concurrent jobs of one book queued on them.
+   */
+  private learn(manager: EntityManager, job: Pick<JobEntity, 'book_name'>, step: Pick<JobStepEntity, 'name' | 'estimate_key'>, lessons: Lesson[], { keep = false } = {}): void {
+    const rows = lessons.map((lesson) => lessonRow(job, step, lesson));
+    const tx = this.lessons.get(manager);
+    if (!tx) throw new Error('lessons are learned in a transaction on an owned job');
+    (keep ? tx.keep : tx.now).push(...rows);
   }
 
-  /** Folds values into the step's histories, one per outcome, in one atomic upsert. */
-  private async foldHistory(manager: EntityManager, book: string, step: Pick<JobStepEntity, 'name' | 'estimate_key'>, lessons: Lesson[]): Promise<void> {
-    if (lessons.length === 0) return;
-    // Running mean, and the last HISTORY_WINDOW values for means and percentiles.
-    const rows = lessons.map((_, i) => `($1, $2, $3, $${5 + 2 * i}, 1, $${6 + 2 * i}::double precision, ARRAY[$${6 + 2 * i}::double precision])`);
-    await manager.query(
-      `INSERT INTO step_duration_history (book_name, step_name, estimate_key, outcome, samples, mean, recent)
-       VALUES ${rows.join(', ')}
-       ON CONFLICT (book_name, step_name, estimate_key, outcome) DO UPDATE SET
-         samples = step_duration_history.samples + 1,
-         mean = step_duration_history.mean + (EXCLUDED.mean - step_duration_history.mean) / (step_duration_history.samples + 1),
-         recent = (step_duration_history.recent || EXCLUDED.mean)[greatest(1, cardinality(step_duration_history.recent) - $4::int + 2):],
-         date_updated = now()`,
-      [book, step.name, step.estimate_key ?? '', HISTORY_WINDOW, ...lessons.flat()],
-    );
+  /** Lessons for the job's next write. */
+  private keep(jobId: string, rows: LessonRow[]): void {
+    if (rows.length) this.keptLessons.set(jobId, [...(this.keptLessons.get(jobId) ?? []), ...rows]);
+  }
+
+  /**
+   * Folds values into their histories in one atomic upsert: a running mean, and the last
+   * HISTORY_WINDOW values for means and percentiles. One row of a history per statement (an
+   * upsert may not touch a row twice): a repeated key goes to the next statement.
+   */
+  private async foldHistory(manager: EntityManager, lessons: LessonRow[]): Promise<void> {
+    let rest = lessons;
+    while (rest.length) {
+      const seen = new Set<string>();
+      const batch: LessonRow[] = [];
+      const later: LessonRow[] = [];
+      for (const row of rest) {
+        const key = JSON.stringify([row.book, row.step, row.key, row.outcome]);
+        (seen.has(key) ? later : batch).push(row);
+        seen.add(key);
+      }
+      await prepared(
+        manager,
+        'history',
+        `INSERT INTO step_duration_history (book_name, step_name, estimate_key, outcome, samples, mean, recent)
+         SELECT b, s, k, o, 1, v, ARRAY[v] FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::double precision[]) AS l(b, s, k, o, v)
+         ${HISTORY_FOLD.replaceAll('$WINDOW', '$6')}`,
+        [batch.map((r) => r.book), batch.map((r) => r.step), batch.map((r) => r.key), batch.map((r) => r.outcome), batch.map((r) => r.value), HISTORY_WINDOW],
+      );
+      rest = later;
+    }
   }
 
   private async setStep(manager: EntityManager, stepId: string, state: StepState, fields: Record<string, unknown>): Promise<JobStepEntity> {
@@ -553,7 +765,7 @@ export class JobStore {
 
   /**
    * A transaction on a job this worker still owns; a step end `stepDone` kept is written first.
-   * The lease check also sets the stall guard (one statement, not two: issue 9).
+   * The lease check rides on the BEGIN (one round trip, not three: issue 9).
    * `wakeOthers`: whether its commit wakes every node's claim loop. Not by default: a job that
    * leaves this worker (ended, waits for a retry or a person) makes room here, and this
    * worker's claim loop runs right after (Worker); it wakes the others itself when it cannot
@@ -562,69 +774,105 @@ export class JobStore {
    */
   private owned<T>(lease: Lease, fn: (manager: EntityManager, emit: Emit) => Promise<T>, { wakeOthers = false } = {}): Promise<T> {
     const ended = this.pendingEnds.get(lease.jobId);
-    return this.transaction(async (manager, emit) => {
-      const rows = await prepared(manager, 'lease', `SELECT ${STALL_GUARD} AS guard FROM jobs WHERE id = $2 AND lease_token = $3 FOR UPDATE`, [
-        String(STALLED_TRANSACTION_MS),
-        lease.jobId,
-        lease.token,
-      ]);
-      if (!rows[0]) throw new LeaseLostError(lease.jobId);
+    // Taken out while this transaction folds them: another write of the job at the same time
+    // (an output flush, an overdue event) must not fold them twice.
+    const kept = this.keptLessons.get(lease.jobId) ?? [];
+    this.keptLessons.delete(lease.jobId);
+    const lessons = { now: [...kept], keep: [] as LessonRow[] };
+    return this.transaction(async (manager, emit, opened) => {
+      if (opened.length === 0) throw new LeaseLostError(lease.jobId);
+      this.lessons.set(manager, lessons);
       if (ended) await this.endStep(manager, emit, ended.job, ended.step, ended.outcome);
       return fn(manager, emit);
-    }, { wakeOthers }).then((result) => {
+    }, {
+      last: (manager) => this.foldHistory(manager, lessons.now), wakeOthers, opening: `SELECT 1 FROM jobs WHERE id = ${uuidLiteral(lease.jobId)} AND lease_token = ${uuidLiteral(lease.token)} FOR UPDATE` }).then((result) => {
       // Forgotten only once it committed: a failed write leaves it for flushStepEnd to retry.
       if (ended && this.pendingEnds.get(lease.jobId) === ended) this.pendingEnds.delete(lease.jobId);
+      this.keep(lease.jobId, lessons.keep);
       return result;
+    }, (error: unknown) => {
+      this.keep(lease.jobId, kept); // not folded: for the next write, if there is one
+      throw error;
     });
   }
 
   /** A transaction whose events are published once it commits. */
   async write<T>(fn: (manager: EntityManager, emit: Emit) => Promise<T>): Promise<T> {
-    return this.transaction(async (manager, emit) => {
-      await manager.query(`SELECT ${STALL_GUARD}`, [String(STALLED_TRANSACTION_MS)]);
-      return fn(manager, emit);
-    });
+    return this.transaction((manager, emit) => fn(manager, emit));
   }
 
   /**
-   * The transaction under `write` and `owned`; `fn` runs the stall guard first (see
-   * STALL_GUARD). A job event that can free a lock or a channel slot (the job ended, went back
+   * The transaction under `claim`, `write` and `owned`, with the stall guard (see
+   * STALLED_TRANSACTION_MS); `opened` holds the rows of `opening`. A job event that can free a lock or a channel slot (the job ended, went back
    * to the queue, or a step waits for a person) wakes every node's claim loop from this commit,
    * unless `wakeOthers` is off (see `owned`). The events are inserted last but for the history
    * upserts, in one statement (EventsService.recordAll).
    */
-  private async transaction<T>(fn: (manager: EntityManager, emit: Emit) => Promise<T>, { wakeOthers = true }: { wakeOthers?: boolean } = {}): Promise<T> {
-    let recorded: DeployEvent[] = [];
+  private async transaction<T>(
+    fn: (manager: EntityManager, emit: Emit, opened: unknown[]) => Promise<T>,
+    { wakeOthers = true, opening, last }: { wakeOthers?: boolean; opening?: string; last?: (manager: EntityManager) => Promise<void> } = {},
+  ): Promise<T> {
+    let recorded: DeployEvent[];
     let woken = false;
-    const result = await this.dataSource.transaction(async (manager) => {
-      const last: (() => Promise<void>)[] = [];
-      this.lastWork.set(manager, last);
-      const events: DeployEventInput[] = [];
-      const value = await fn(manager, async (event) => {
-        // Every job and step event tells the progress after its change.
-        const progress = event.progress ?? (event.type === 'job' || event.type === 'step' ? await this.progress(manager, event.job_id) : undefined);
-        // The wake-up rides on the events' insert (NOTIFY is delivered at commit), once a transaction.
-        woken ||= wakeOthers && ((event.type === 'job' && event.state !== 'running') || (event.type === 'step' && event.state === 'waiting'));
-        events.push({ ...event, progress });
-      });
-      recorded = await this.events.recordAll(manager, events, { wake: woken });
-      for (const work of last) await work();
-      return value;
-    });
+    let value: T;
+    const runner = this.dataSource.createQueryRunner();
+    // TypeORM is told a transaction is open, so nothing in `fn` starts another.
+    const state = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+    try {
+      const client = (await runner.connect()) as PgClient;
+      // BEGIN, the stall guard and the transaction's first statement (the lease check, the
+      // claim lock) in one round trip: the simple query protocol takes several statements at
+      // once, but no parameters, so `opening` holds only literals this module made (uuidLiteral).
+      // Two round trips fewer per transaction than START TRANSACTION, then the guard with the
+      // check (issue 9).
+      const results = await client.query(`BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${STALLED_TRANSACTION_MS}${opening ? `; ${opening}` : ''}`);
+      state.isTransactionActive = true;
+      state.transactionDepth = 1;
+      const opened = opening ? ([] as { rows: unknown[] }[]).concat(results as never).at(-1)!.rows : [];
+      const manager = runner.manager;
+      try {
+        const events: DeployEventInput[] = [];
+        value = await fn(
+          manager,
+          async (event) => {
+            // Every job and step event tells the progress after its change.
+            const progress = event.progress ?? (event.type === 'job' || event.type === 'step' ? await this.progress(manager, event.job_id) : undefined);
+            // The wake-up rides on the events' insert (NOTIFY is delivered at commit), once a transaction.
+            woken ||= wakeOthers && ((event.type === 'job' && event.state !== 'running') || (event.type === 'step' && event.state === 'waiting'));
+            events.push({ ...event, progress });
+          },
+          opened,
+        );
+        const written = await this.events.recordAll(manager, events, { wake: woken });
+        await last?.(manager);
+        await client.query('COMMIT');
+        recorded = written;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      state.isTransactionActive = false;
+      state.transactionDepth = 0;
+      await runner.release();
+    }
     this.events.publish(recorded, { wake: woken });
     countEndings(recorded);
-    return result;
+    return value;
   }
 }
 
-/**
- * A worker paused (SIGSTOP, a frozen VM) or cut off inside one of these transactions keeps its
- * locks: inside claim() the claim lock, and every node's claims waited for it (> 8 s, in fact
- * until it resumed, in 6 of 60 pauses of a polling worker). PostgreSQL ends such a session
- * instead; the stalled worker's write fails and its job is rescued as usual. A select-list
- * item, so that it rides on each transaction's first statement ($1: the timeout in ms).
- */
-const STALL_GUARD = `set_config('idle_in_transaction_session_timeout', $1, true)`;
+/** The pg connection under a TypeORM query runner. */
+interface PgClient {
+  query(text: string): Promise<unknown>;
+}
+
+/** A uuid as an SQL literal, for `opening`'s parameterless text; anything else is refused. */
+function uuidLiteral(value: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) throw new Error(`not a uuid: ${JSON.stringify(value)}`);
+  return `'${value}'`;
+}
+
 
 /** How a step attempt ended; `chunk`: its last live output, sent as an `output` event before the step's. */
 type StepOutcome = {
@@ -640,6 +888,53 @@ export type Emit = (event: DeployEventInput) => Promise<void>;
 
 /** An outcome and the value it teaches (seconds, or 1/0 for `ran`). */
 type Lesson = [Outcome, number];
+
+function lessonRow(job: Pick<JobEntity, 'book_name'>, step: Pick<JobStepEntity, 'name' | 'estimate_key'>, [outcome, value]: Lesson): LessonRow {
+  return { book: job.book_name, step: step.name, key: step.estimate_key ?? '', outcome, value };
+}
+
+/**
+ * A step's start ($1: its id, $2: the states it may start from), and what it teaches, read in
+ * the same statement (the CTE sees the row as it was before):
+ * - retried: the attempt before this one failed and was retried; what it cost runs from its
+ *   start to this one's, its wait for the retry included;
+ * - lead: a first attempt, the time since the step before it ended (for the first step: since
+ *   the job was created, resumed or due), so the ETA counts the engine's own latency and
+ *   bookkeeping; on a loaded 2-core box the estimates fell 5-10% short without it on jobs of
+ *   0.5 s steps (bench/eta-accuracy.mjs). A first step's lead also holds any wait for its
+ *   deployment or channel; the estimate takes the median lead, so rare waits do not count.
+ * `guard` is added to the read's WHERE.
+ */
+function startedCtes(guard: string): string {
+  return `taught AS (
+      SELECT
+        CASE WHEN s.state = 'retrying' THEN EXTRACT(EPOCH FROM (now() - s.date_started))::double precision END AS retried,
+        CASE WHEN s.state = 'pending' AND s.attempt = 0 THEN EXTRACT(EPOCH FROM (now() - GREATEST(j.date_scheduled, j.run_at,
+          (SELECT max(p.date_finished) FROM job_steps p WHERE p.job_id = s.job_id AND p.position < s.position))))::double precision END AS lead
+      FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE s.id = $1${guard}),
+    started AS (
+      UPDATE job_steps SET state = 'running', attempt = attempt + 1, date_started = now(), date_finished = NULL, duration = NULL, error = NULL
+      FROM taught WHERE job_steps.id = $1 AND job_steps.state = ANY($2)
+      RETURNING job_steps.*, taught.retried AS taught_retried, taught.lead AS taught_lead)`;
+}
+
+type StartedRow = JobStepEntity & { taught_retried: number | null; taught_lead: number | null };
+
+/** How a lesson folds into its history: a running mean, and the last $WINDOW values (a parameter). */
+const HISTORY_FOLD = `ON CONFLICT (book_name, step_name, estimate_key, outcome) DO UPDATE SET
+  samples = step_duration_history.samples + 1,
+  mean = step_duration_history.mean + (EXCLUDED.mean - step_duration_history.mean) / (step_duration_history.samples + 1),
+  recent = (step_duration_history.recent || EXCLUDED.mean)[greatest(1, cardinality(step_duration_history.recent) - $WINDOW::int + 2):],
+  date_updated = now()`;
+
+/** A lesson with the history it goes to. */
+interface LessonRow {
+  book: string;
+  step: string;
+  key: string;
+  outcome: Outcome;
+  value: number;
+}
 
 /** Manual steps do not learn: how long a person takes says nothing about the next time. */
 function learns(step: Pick<JobStepEntity, 'kind'>): boolean {

@@ -16,6 +16,13 @@ interface EventRow {
   at: Date;
 }
 
+/** An event as its row stores it: the columns, and the rest as the payload. */
+export function eventRow(input: DeployEventInput) {
+  const { type, job_id, step_id = null, deployment_id, group_id, cluster_id, ...rest } = input;
+  const payload = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  return { input, type, job_id, step_id, deployment_id, group_id, cluster_id, payload };
+}
+
 // Events are rows written in the same transaction as the change they report, so there is no
 // state change without its event and no event for a change that rolled back. Once the
 // transaction commits, `publish` tells every node's EventFeed to read them.
@@ -38,11 +45,7 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
    */
   async recordAll(manager: EntityManager, inputs: DeployEventInput[], { wake = false }: { wake?: boolean } = {}): Promise<DeployEvent[]> {
     if (inputs.length === 0) return [];
-    const split = inputs.map((input) => {
-      const { type, job_id, step_id = null, deployment_id, group_id, cluster_id, ...rest } = input;
-      const payload = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-      return { input, type, job_id, step_id, deployment_id, group_id, cluster_id, payload };
-    });
+    const split = inputs.map(eventRow);
     // With NOTIFY that follows the commit (PostgreSQL), the insert announces itself: delivered
     // when this transaction commits, never for one that rolls back, and without a separate
     // autocommitted `SELECT pg_notify` after it (a commit of its own per written transaction).
