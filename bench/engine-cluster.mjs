@@ -169,9 +169,21 @@ export class Cluster {
   }
 
   async worker(name, env = {}, nodeArgs = []) {
-    const proc = this.spawn('worker', name, env, nodeArgs);
-    await proc.waitFor(/worker \S+ started/);
-    return proc;
+    if (!['warn', 'error'].includes(env.QUIRE_LOG_LEVEL)) {
+      const proc = this.spawn('worker', name, env, nodeArgs);
+      await proc.waitFor(/worker \S+ started/);
+      return proc;
+    }
+    // Quiet: no start line to wait for. Ready once its LISTEN connection is in, one worker at a
+    // time so that the count tells them apart.
+    const listening = () => this.count(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'quire-listen'`);
+    this.starting = (this.starting ?? Promise.resolve()).then(async () => {
+      const before = await listening();
+      const proc = this.spawn('worker', name, env, nodeArgs);
+      await until(`worker ${name} to listen`, async () => (await listening()) > before, 60_000, 50);
+      return proc;
+    });
+    return this.starting;
   }
 
   async api(method, path, body) {

@@ -71,7 +71,7 @@ try {
   const nodeArgs = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : [];
   const commits = async () => Number((await cluster.db.query('SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()')).rows[0].xact_commit);
   const before = await commits();
-  const worker = await cluster.worker('w1', { NODE_OPTIONS: `--import ${pathToFileURL(preload)}`, QUIRE_COUNT_FILE: countFile }, nodeArgs);
+  const worker = await cluster.worker('w1', { QUIRE_LOG_LEVEL: 'warn', NODE_OPTIONS: `--import ${pathToFileURL(preload)}`, QUIRE_COUNT_FILE: countFile }, nodeArgs);
   // after the worker's start-up (module loading is not per job); it claims from here on
   const cpuBefore = cpuByRole(cluster, worker.pid);
   const t0 = Date.now();
