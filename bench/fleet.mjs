@@ -17,6 +17,7 @@
 //     chromium through playwright-core: navigation → first rows shown, p50 of --portal-runs.
 //
 // Times of (a) and (b) come from PostgreSQL's clock (date_created, date_running, date_done).
+/* global document */ // the page functions run in chromium
 import { existsSync } from 'node:fs';
 import { Cluster, percentile, args, until } from './engine-cluster.mjs';
 

@@ -24,7 +24,7 @@ import { CHANNELS, type PubSub } from '../db/pubsub.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
 import { JobStore, outcomeData, targetOf } from '../engine/job-store.js';
 import { FINAL_JOB_STATES, stepStatesLeadingTo } from './job-state.js';
-import { inScope, maySee, visible, type ClusterScope, type Principal } from '../auth/principal.js';
+import { inScope, maySee, scopeParam, scopeSql, visible, type ClusterScope, type Principal } from '../auth/principal.js';
 import { NotificationStore, oweNotifications, type NotificationView } from '../notifications/notification-store.js';
 import { metrics } from '../observability/metrics.js';
 
@@ -63,9 +63,19 @@ export interface JobFilter {
   /** failed, or waiting for a person */
   attention?: boolean;
   limit?: number;
+  /** the `next_cursor` of the page before: the id of its last job */
+  cursor?: string;
 }
 
-export type JobDetail = JobView & { parent: JobLink | null; children: JobLink[]; activity: ActivityView[]; notifications: NotificationView[] };
+/** `GET /api/jobs` pages: 50 by default, at most 500. */
+export const JOB_PAGE = { default: 50, max: 500 };
+
+export type JobDetail = JobView & {
+  parent: JobLink | null;
+  children: JobLink[];
+  activity: ActivityView[];
+  notifications: NotificationView[];
+};
 
 export interface TriggerResult {
   job: JobView;
@@ -155,13 +165,21 @@ export class JobsService {
     };
   }
 
-  async list(filter: JobFilter, principal?: Principal): Promise<JobView[]> {
+  /**
+   * One page of jobs, newest first, and the cursor of the next page (null on the last one). The
+   * keyset is (date_created, id) read from the cursor's own row, so it is exact to the
+   * microsecond, and every page is an index range (idx_jobs_created and the per-filter indexes
+   * of migration 1765910000000) however deep it is.
+   */
+  async list(filter: JobFilter, principal?: Principal): Promise<{ jobs: JobView[]; next_cursor: string | null }> {
     const qb = this.dataSource.getRepository(JobEntity).createQueryBuilder('j');
     if (principal?.clusterIds) qb.andWhere('j.cluster_id = ANY(:clusters)', { clusters: principal.clusterIds });
     if (filter.deployment) {
       // Another cluster's deployment filters like a missing one: 404, not an empty list.
       const deployment = await this.inventory.getDeployment(filter.deployment);
-      qb.andWhere('j.deployment_id = :deployment', { deployment: visible(principal, 'deployment', filter.deployment, deployment, deployment.cluster_id).id });
+      qb.andWhere('j.deployment_id = :deployment', {
+        deployment: visible(principal, 'deployment', filter.deployment, deployment, deployment.cluster_id).id,
+      });
     }
     if (filter.state) {
       const states = filter.state.split(',');
@@ -195,18 +213,40 @@ export class JobsService {
     if (filter.until) qb.andWhere('j.date_created < :until', { until: filter.until });
     // Needs a person: it failed, or a manual step waits for someone.
     if (filter.attention) {
-      qb.andWhere(`(j.state = 'error' OR EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.id AND s.state = 'waiting'))`);
+      // a waiting step's job stays `running`: only those jobs' steps are read
+      qb.andWhere(
+        `(j.state = 'error' OR (j.state = 'running' AND EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.id AND s.state = 'waiting')))`,
+      );
     }
-    const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
-    const jobs = await qb.orderBy('j.date_created', 'DESC').addOrderBy('j.id', 'DESC').take(limit).getMany();
-    return jobs.map((job) => jobView(job));
+    if (filter.cursor !== undefined) {
+      if (!isUuid(filter.cursor)) throw invalidCursor(filter.cursor);
+      // As the caller sees it: another cluster's job id is no cursor (nor a way to learn it exists).
+      const [after] = (await this.dataSource.query(`SELECT 1 FROM jobs WHERE id = $1 AND ${scopeSql('cluster_id', '$2')}`, [
+        filter.cursor,
+        scopeParam(principal),
+      ])) as unknown[];
+      // Its job was removed (retention) since the page before: the place in the list is lost.
+      if (!after) throw invalidCursor(filter.cursor);
+      qb.andWhere('(j.date_created, j.id) < (SELECT c.date_created, c.id FROM jobs c WHERE c.id = :cursor)', { cursor: filter.cursor });
+    }
+    const limit = Math.min(Math.max(filter.limit ?? JOB_PAGE.default, 1), JOB_PAGE.max);
+    // `limit`, not `take`: take pages in a second query meant for joins, which a flat list does not need.
+    const rows = await qb
+      .orderBy('j.date_created', 'DESC')
+      .addOrderBy('j.id', 'DESC')
+      .limit(limit + 1)
+      .getMany();
+    const jobs = rows.slice(0, limit);
+    return { jobs: jobs.map((job) => jobView(job)), next_cursor: rows.length > limit ? jobs.at(-1)!.id : null };
   }
 
   /** How many jobs wait for a person (a manual step), for the portal's navigation. */
   async waitingCount(principal?: Principal): Promise<number> {
     const rows = (await this.dataSource.query(
-      `SELECT count(DISTINCT s.job_id)::int AS n FROM job_steps s JOIN jobs j ON j.id = s.job_id
-       WHERE s.state = 'waiting' AND ($1::uuid[] IS NULL OR j.cluster_id = ANY($1))`,
+      // From the running jobs (a waiting step's job stays `running`), not from every step ever
+      // stored: the portal's navigation polls this, and job_steps grows with the history.
+      `SELECT count(*)::int AS n FROM jobs j WHERE j.state = 'running' AND ($1::uuid[] IS NULL OR j.cluster_id = ANY($1))
+         AND EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.id AND s.state = 'waiting')`,
       [principal?.clusterIds ?? null],
     )) as { n: number }[];
     return rows[0]?.n ?? 0;
@@ -267,12 +307,18 @@ export class JobsService {
     const job = await this.visibleJob(ref, principal);
     const id = job.id;
     if (job.state !== 'error' && job.state !== 'cancel') {
-      throw new QuireError(ErrorCode.StateConflict, `only a job that ended 'error' or 'cancel' can be resumed; job ${id} is '${job.state}'`);
+      throw new QuireError(
+        ErrorCode.StateConflict,
+        `only a job that ended 'error' or 'cancel' can be resumed; job ${id} is '${job.state}'`,
+      );
     }
     try {
       await this.store.write(async (manager, emit) => {
-        const steps = (await manager.query(`SELECT id, position, state FROM job_steps WHERE job_id = $1 ORDER BY position`, [id])) as JobStepEntity[];
-        const from = steps.find((s) => s.state === 'error' || s.state === 'cancel')?.position ?? steps.find((s) => s.state !== 'done')?.position;
+        const steps = (await manager.query(`SELECT id, position, state FROM job_steps WHERE job_id = $1 ORDER BY position`, [
+          id,
+        ])) as JobStepEntity[];
+        const from =
+          steps.find((s) => s.state === 'error' || s.state === 'cancel')?.position ?? steps.find((s) => s.state !== 'done')?.position;
         const reset =
           from === undefined
             ? []
@@ -294,7 +340,10 @@ export class JobsService {
       });
     } catch (error) {
       if ((error as { code?: string }).code === '23505') {
-        throw new QuireError(ErrorCode.Conflict, `another job of book '${job.book_name}' is already live on this target; resume it after that one ends`);
+        throw new QuireError(
+          ErrorCode.Conflict,
+          `another job of book '${job.book_name}' is already live on this target; resume it after that one ends`,
+        );
       }
       throw error;
     }
@@ -303,14 +352,21 @@ export class JobsService {
   }
 
   /** A person acknowledges (or rejects) a `manual` step that waits for them. */
-  async resolveManual(ref: string, stepRef: string, outcome: 'ack' | 'reject', by: string, note?: string, principal?: Principal): Promise<JobView> {
+  async resolveManual(
+    ref: string,
+    stepRef: string,
+    outcome: 'ack' | 'reject',
+    by: string,
+    note?: string,
+    principal?: Principal,
+  ): Promise<JobView> {
     const job = await this.visibleJob(ref, principal);
     const id = job.id;
     await this.store.write(async (manager, emit) => {
-      const [step] = (await manager.query(
-        `SELECT * FROM job_steps WHERE job_id = $1 AND (name = $2 OR id::text = $2) FOR UPDATE`,
-        [id, stepRef],
-      )) as JobStepEntity[];
+      const [step] = (await manager.query(`SELECT * FROM job_steps WHERE job_id = $1 AND (name = $2 OR id::text = $2) FOR UPDATE`, [
+        id,
+        stepRef,
+      ])) as JobStepEntity[];
       if (!step) throw notFound('step', stepRef);
       if (step.state !== 'waiting') {
         throw new QuireError(ErrorCode.StateConflict, `step '${step.name}' is '${step.state}', not waiting for a person`);
@@ -370,7 +426,9 @@ export class JobsService {
     return (await this.visibleJob(id)).state;
   }
 
-  private async resolve(request: Omit<TriggerRequest, 'idempotencyKey'>): Promise<{ version: BookVersionEntity; target: DeploymentTarget }> {
+  private async resolve(
+    request: Omit<TriggerRequest, 'idempotencyKey'>,
+  ): Promise<{ version: BookVersionEntity; target: DeploymentTarget }> {
     const target = await this.resolveTarget(request);
     return { version: await this.bookFor(request, target), target };
   }
@@ -480,10 +538,7 @@ export class JobsService {
         .execute();
       if (inserted.raw.length === 0) return { existing: await this.findDuplicate(manager, compiled, request, requestHash) };
 
-      await manager.insert(
-        JobStepEntity,
-        steps.map((s) => ({ ...s, job_id: compiled.id })) as never,
-      );
+      await manager.insert(JobStepEntity, steps.map((s) => ({ ...s, job_id: compiled.id })) as never);
       await recordActivity(manager, compiled.id, request.triggeredBy, 'triggered');
       // A job skipped here ends at once: its event is its final outcome, and notifies like one.
       await emit({
@@ -491,7 +546,9 @@ export class JobsService {
         ...targetOf(compiled),
         state: skipped ? 'done' : 'scheduled',
         progress: { ...progressOf(steps.map((s) => ({ ...s, date_started: null }))), eta_s, eta_basis, eta_runs },
-        data: skipped ? { ...outcomeData(compiled), skip_reason: compiled.skip_reason } : { action: compiled.action, book: compiled.book_name },
+        data: skipped
+          ? { ...outcomeData(compiled), skip_reason: compiled.skip_reason }
+          : { action: compiled.action, book: compiled.book_name },
       });
       if (skipped) await oweNotifications(manager, compiled, 'done');
       return { existing: null };
@@ -503,7 +560,12 @@ export class JobsService {
   }
 
   /** The insert hit a unique index: the same Idempotency-Key, or `unique` found a live job. Returns its id. */
-  private async findDuplicate(manager: EntityManager, compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<string> {
+  private async findDuplicate(
+    manager: EntityManager,
+    compiled: CompiledJob,
+    request: TriggerRequest,
+    requestHash: string,
+  ): Promise<string> {
     const repo = manager.getRepository(JobEntity);
     if (request.idempotencyKey) {
       const byKey = await repo.findOneBy({ idempotency_scope: idempotencyScope(request), idempotency_key: request.idempotencyKey });
@@ -529,7 +591,9 @@ export class JobsService {
   }
 
   private async replayIdempotent(request: TriggerRequest, key: string, requestHash: string): Promise<JobView | null> {
-    const job = await this.dataSource.getRepository(JobEntity).findOneBy({ idempotency_scope: idempotencyScope(request), idempotency_key: key });
+    const job = await this.dataSource
+      .getRepository(JobEntity)
+      .findOneBy({ idempotency_scope: idempotencyScope(request), idempotency_key: key });
     if (!job) return null;
     if (job.request_hash !== requestHash) throw idempotencyConflict(key);
     // read as the caller: a key is never a way around what the token may see
@@ -539,6 +603,14 @@ export class JobsService {
 
 function firstRows(result: unknown): unknown[] {
   return Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) ? (result[0] as unknown[]) : (result as unknown[]);
+}
+
+function invalidCursor(cursor: string): QuireError {
+  return new QuireError(
+    ErrorCode.InvalidInput,
+    `invalid cursor '${cursor}': pass the next_cursor of the page before (its job may have been removed since)`,
+    [{ field: 'cursor', message: 'not a cursor of a job that exists', value: cursor }],
+  );
 }
 
 function idempotencyConflict(key: string): QuireError {
