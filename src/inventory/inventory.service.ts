@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, In, type EntityManager } from 'typeorm';
 import { ClusterEntity } from './cluster.entity.js';
 import { GroupEntity } from './group.entity.js';
 import { DeploymentEntity } from './deployment.entity.js';
@@ -124,6 +124,31 @@ export class InventoryService {
     const more = rows.length > limit;
     const deployments = more ? rows.slice(0, limit) : rows;
     return { deployments, next_cursor: more ? encodeNameCursor(deployments.at(-1)!.name) : null };
+  }
+
+  /**
+   * Every deployment of a group or cluster (optionally of one kind) that the caller may see, in
+   * name order, each with its group and cluster: the targets of a fan-out trigger, read at once.
+   */
+  async deploymentTargetsIn(
+    where: { group_id?: string; cluster_id?: string; kind?: string },
+    clusterIds: string[] | null,
+  ): Promise<(DeploymentTarget & { deployment: DeploymentEntity })[]> {
+    const qb = this.deployments.createQueryBuilder('d');
+    if (where.group_id) qb.andWhere('d.group_id = :group', { group: where.group_id });
+    if (where.cluster_id) qb.andWhere('d.cluster_id = :cluster', { cluster: where.cluster_id });
+    if (where.kind) qb.andWhere('d.kind = :kind', { kind: where.kind });
+    if (clusterIds) qb.andWhere('d.cluster_id = ANY(:clusters)', { clusters: clusterIds });
+    const deployments = await qb.orderBy('d.name', 'ASC').getMany();
+    const groupIds = [...new Set(deployments.map((d) => d.group_id).filter((id): id is string => !!id))];
+    const clusterIdsUsed = [...new Set(deployments.map((d) => d.cluster_id).filter((id): id is string => !!id))];
+    const groups = new Map((groupIds.length ? await this.groups.findBy({ id: In(groupIds) }) : []).map((g) => [g.id, g]));
+    const clusters = new Map((clusterIdsUsed.length ? await this.clusters.findBy({ id: In(clusterIdsUsed) }) : []).map((c) => [c.id, c]));
+    return deployments.map((deployment) => {
+      const group = deployment.group_id ? (groups.get(deployment.group_id) ?? null) : null;
+      const clusterId = deployment.cluster_id ?? group?.cluster_id ?? null;
+      return { deployment, group, cluster: clusterId ? (clusters.get(clusterId) ?? null) : null };
+    });
   }
 
   async getDeployment(ref: string): Promise<DeploymentEntity> {
