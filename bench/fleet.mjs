@@ -184,6 +184,8 @@ try {
     [0, 1].map(async () => {
       while (clusters.length) {
         const { status, body } = await cluster.api('POST', `/api/clusters/${clusters.shift()}/deployments/actions/backup`, {});
+        // a build without the route (a before/after comparison): the API triggers only
+        if (status === 404 && /^Cannot POST/.test(body?.message ?? '')) return clusters.splice(0);
         if (status !== 202 || body.refused.length) throw new Error(`fan-out: ${status} ${JSON.stringify(body).slice(0, 500)}`);
         fanned += body.created;
       }

@@ -159,11 +159,18 @@ export class InventoryService {
 
   /** A deployment with the group and cluster it belongs to: the render context of its jobs. */
   async deploymentTarget(ref: string): Promise<DeploymentTarget & { deployment: DeploymentEntity }> {
-    const deployment = await this.getDeployment(ref);
-    const group = deployment.group_id ? await this.groups.findOneBy({ id: deployment.group_id }) : null;
-    const clusterId = deployment.cluster_id ?? group?.cluster_id ?? null;
-    const cluster = clusterId ? await this.clusters.findOneBy({ id: clusterId }) : null;
-    return { deployment, group, cluster };
+    // One statement with its group and cluster joined, not three: every trigger starts here
+    // (each statement a round trip; 20.5 of them per trigger in bench/fleet.mjs before).
+    const found = await this.deployments.findOne({
+      where: isUuid(ref) ? { id: ref } : { name: ref },
+      relations: { group: { cluster: true }, cluster: true },
+    });
+    if (!found) throw notFound('deployment', ref);
+    const { group: joinedGroup, cluster: joinedCluster, ...deployment } = found;
+    const { cluster: groupCluster, ...group } = joinedGroup ?? { cluster: null };
+    // cluster_id is denormalised from the group; a row without it still finds its group's
+    const cluster = joinedCluster ?? groupCluster ?? null;
+    return { deployment: deployment as DeploymentEntity, group: joinedGroup ? (group as GroupEntity) : null, cluster };
   }
 
   async groupTarget(ref: string): Promise<DeploymentTarget & { group: GroupEntity }> {

@@ -403,7 +403,12 @@ export class JobsService {
     return rows[0]?.n ?? 0;
   }
 
-  async get(ref: string, principal?: Principal): Promise<JobDetail> {
+  /**
+   * The job with its steps, links, activity and notifications. `created`: the job was stored a
+   * moment ago by this trigger, so it has no children yet and owes notifications only if it was
+   * skipped at once; two reads fewer on every trigger (20.5 statements each before, bench/fleet.mjs).
+   */
+  async get(ref: string, principal?: Principal, created?: { skipped: boolean }): Promise<JobDetail> {
     const job = await this.visibleJob(ref, principal);
     const steps = await this.dataSource.getRepository(JobStepEntity).find({ where: { job_id: job.id }, order: { position: 'ASC' } });
     const repo = this.dataSource.getRepository(JobEntity);
@@ -411,19 +416,21 @@ export class JobsService {
     // `triggered_by: job:<id>`. Either way it is the job that made this one.
     const parentId = job.parent_job_id ?? /^job:([0-9a-f-]{36})$/.exec(job.triggered_by)?.[1] ?? null;
     const parent = parentId ? await repo.findOneBy({ id: parentId }) : null;
-    const children = await repo
-      .createQueryBuilder('j')
-      .where('(j.parent_job_id = :id OR j.triggered_by = :by)', { id: job.id, by: `job:${job.id}` })
-      .orderBy('j.date_created', 'ASC')
-      .take(100)
-      .getMany();
+    const children = created
+      ? []
+      : await repo
+          .createQueryBuilder('j')
+          .where('(j.parent_job_id = :id OR j.triggered_by = :by)', { id: job.id, by: `job:${job.id}` })
+          .orderBy('j.date_created', 'ASC')
+          .take(100)
+          .getMany();
     const visible = (j: JobEntity) => !principal || maySee(principal, j.cluster_id);
     return {
       ...jobView(job, steps),
       parent: parent && visible(parent) ? jobLink(parent) : null,
       children: children.filter(visible).map(jobLink),
       activity: await activityOf(this.dataSource, job.id),
-      notifications: await new NotificationStore(this.dataSource).forJob(job.id),
+      notifications: created && !created.skipped ? [] : await new NotificationStore(this.dataSource).forJob(job.id),
     };
   }
 
@@ -688,7 +695,7 @@ export class JobsService {
     // Read after the transaction, from the committed rows as any other reader sees them.
     if (outcome.existing) return { job: await this.get(outcome.existing, request.principal), created: false };
     metrics.jobsCreated.inc({ book: compiled.book_name });
-    return { job: await this.get(compiled.id), created: true };
+    return { job: await this.get(compiled.id, undefined, { skipped: compiled.skip_reason !== null }), created: true };
   }
 
   /** The insert hit a unique index: the same Idempotency-Key, or `unique` found a live job. Returns its id. */
