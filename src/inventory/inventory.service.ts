@@ -160,7 +160,7 @@ export class InventoryService {
   /** A deployment with the group and cluster it belongs to: the render context of its jobs. */
   async deploymentTarget(ref: string): Promise<DeploymentTarget & { deployment: DeploymentEntity }> {
     // One statement with its group and cluster joined, not three: every trigger starts here
-    // (each statement a round trip; 20.5 of them per trigger in bench/fleet.mjs before).
+    // (each statement a round trip; 20.5 of them per trigger before, bench/profile-trigger.mjs).
     // getOne, not findOne: findOne's implicit LIMIT with joins costs a second DISTINCT query.
     const found = await this.deployments
       .createQueryBuilder('d')

@@ -150,8 +150,9 @@ export class JobsService {
    * kind, allowed_from, params, serialize, estimates, `unique`). Compiled here in one pass, the
    * history read once per book, and stored FAN_OUT_BATCH jobs a transaction: one statement each
    * for the deployment locks, the jobs, the steps and the activity, plus each job's event, in
-   * the commit that stores it. 10,000 single API triggers made 20.5 statements and an HTTP round
-   * trip per job, 142 jobs/s on the 2-core box (bench/fleet.mjs); see the README for this path.
+   * the commit that stores it. A single API trigger makes 16-20 statements and an HTTP round
+   * trip per job (bench/profile-trigger.mjs): 10,000 of them took 70 s on the 2-core box, the
+   * fan-out 5.2 s (bench/fleet.mjs, README "Fleet").
    * A deployment refused (no book for its kind, its state, its params) is reported, and the
    * others still get their job.
    */
@@ -212,7 +213,9 @@ export class JobsService {
       // As in storeJob: a deployment deleted meanwhile is gone before this, or waits for it.
       const present = new Set(
         (
-          (await manager.query(`SELECT id FROM deployments WHERE id = ANY($1::uuid[]) FOR SHARE`, [batch.map((b) => b.job.deployment_id)])) as {
+          (await manager.query(`SELECT id FROM deployments WHERE id = ANY($1::uuid[]) FOR SHARE`, [
+            batch.map((b) => b.job.deployment_id),
+          ])) as {
             id: string;
           }[]
         ).map((r) => r.id),
@@ -406,7 +409,7 @@ export class JobsService {
   /**
    * The job with its steps, links, activity and notifications. `created`: the job was stored a
    * moment ago by this trigger, so it has no children yet and owes notifications only if it was
-   * skipped at once; two reads fewer on every trigger (20.5 statements each before, bench/fleet.mjs).
+   * skipped at once; two reads fewer on every trigger (20.5 statements each before, bench/profile-trigger.mjs).
    */
   async get(ref: string, principal?: Principal, created?: { skipped: boolean }): Promise<JobDetail> {
     const job = await this.visibleJob(ref, principal);
