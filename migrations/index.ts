@@ -10,6 +10,7 @@ import { JobRetention1765300000001 } from './1765300000001-job-retention.js';
 import { LearnedOutcomes1765400000000 } from './1765400000000-learned-outcomes.js';
 import { JobLinksActivity1765500000000 } from './1765500000000-job-links-activity.js';
 import { ClaimIndexes1765800000000 } from './1765800000000-claim-indexes.js';
+import { ListIndexes1765910000000 } from './1765910000000-list-indexes.js';
 
 export const MIGRATIONS = [
   InitialSchema1763800000000,
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   LearnedOutcomes1765400000000,
   JobLinksActivity1765500000000,
   ClaimIndexes1765800000000,
+  ListIndexes1765910000000,
 ];

@@ -13,6 +13,12 @@ const TRIGGER_BODY = {
   additionalProperties: false,
 };
 
+const FAN_OUT_BODY = {
+  type: 'object',
+  properties: { params: { type: 'object' }, kind: { type: 'string', maxLength: 128 } },
+  additionalProperties: false,
+};
+
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 // Triggering a lifecycle action: 202 with the job. A repeated trigger that `unique` or an
@@ -47,6 +53,32 @@ export class ActionsController {
   @HttpCode(202)
   cluster(@Param('target') target: string, @Param('action') action: string, @Body() body: unknown, @Headers('idempotency-key') key: string | undefined, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
     return this.trigger('cluster', target, action, body, key, principal, res);
+  }
+
+  @ApiOperation({
+    summary:
+      'Trigger a deployment action on every deployment of a group (optionally of one `kind`): 202 with { created, existing, jobs: [{ id, deployment, created }], refused: [{ deployment, error, message }] }',
+  })
+  @ApiBody({ schema: FAN_OUT_BODY as object })
+  @Post('groups/:target/deployments/actions/:action')
+  @RequireRole('operator')
+  @HttpCode(202)
+  groupDeployments(@Param('target') target: string, @Param('action') action: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal) {
+    return this.fanOut('group', target, action, body, principal);
+  }
+
+  @ApiOperation({ summary: 'Trigger a deployment action on every deployment of a cluster (optionally of one `kind`): as for a group' })
+  @ApiBody({ schema: FAN_OUT_BODY as object })
+  @Post('clusters/:target/deployments/actions/:action')
+  @RequireRole('operator')
+  @HttpCode(202)
+  clusterDeployments(@Param('target') target: string, @Param('action') action: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal) {
+    return this.fanOut('cluster', target, action, body, principal);
+  }
+
+  private async fanOut(scope: 'group' | 'cluster', target: string, action: string, body: unknown, principal: Principal) {
+    const input = checkInput<{ params?: Record<string, unknown>; kind?: string }>(FAN_OUT_BODY, body ?? {});
+    return this.jobs.triggerEach({ scope, target, action, params: input.params, kind: input.kind, triggeredBy: describePrincipal(principal), principal });
   }
 
   private async trigger(scope: Scope, target: string, action: string, body: unknown, key: string | undefined, principal: Principal, res: Response) {

@@ -1,6 +1,6 @@
-import { ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { InventoryService } from '../inventory/inventory.service.js';
+import { DEPLOYMENT_PAGE, InventoryService } from '../inventory/inventory.service.js';
 import { checkInput } from '../common/input.js';
 import { CurrentPrincipal } from './principal.decorator.js';
 import { maySee, visible, type Principal } from '../auth/principal.js';
@@ -30,7 +30,20 @@ const DEPLOYMENT_PATCH = {
   additionalProperties: false,
 };
 
+const PAGE_QUERY = {
+  type: 'object',
+  properties: {
+    cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,700}$' },
+    limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
+  },
+};
+
 type Vars = Record<string, unknown>;
+
+/** Query values that are present (a repeated parameter arrives as an array and is refused). */
+function strip<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 // Inventory CRUD: reads for every role, writes for admins (the guard's default for writes).
 @ApiTags('inventory')
@@ -96,17 +109,37 @@ export class InventoryController {
     await this.inventory.deleteGroup(ref, principal);
   }
 
+  @ApiOperation({
+    summary: 'One page of deployments in name order: { deployments, next_cursor }; pass next_cursor as cursor for the next page',
+  })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    description: `deployments per page: default ${DEPLOYMENT_PAGE.default}, at most ${DEPLOYMENT_PAGE.max}`,
+  })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the next_cursor of the page before; absent: the first page' })
   @Get('deployments')
   async listDeployments(
     @CurrentPrincipal() principal: Principal,
     @Query('kind') kind?: string,
     @Query('group') group?: string,
     @Query('cluster') cluster?: string,
+    @Query('cursor') cursor?: string,
+    @Query('limit') limit?: string,
   ) {
-    const group_id = group ? await this.inventory.getGroup(group).then((g) => visible(principal, 'group', group, g, g.cluster_id).id) : undefined;
+    const paging = checkInput<{ cursor?: string; limit?: string }>(PAGE_QUERY, strip({ cursor, limit }), 'query');
+    const group_id = group
+      ? await this.inventory.getGroup(group).then((g) => visible(principal, 'group', group, g, g.cluster_id).id)
+      : undefined;
     const cluster_id = cluster ? (await this.visibleCluster(cluster, principal)).id : undefined;
-    const deployments = await this.inventory.listDeployments({ kind, group_id, cluster_id });
-    return { deployments: deployments.filter((d) => maySee(principal, d.cluster_id)) };
+    return this.inventory.pageDeployments({
+      kind,
+      group_id,
+      cluster_id,
+      clusterIds: principal.clusterIds,
+      cursor: paging.cursor,
+      limit: paging.limit === undefined ? undefined : Number(paging.limit),
+    });
   }
   @Get('deployments/:ref')
   async getDeployment(@Param('ref') ref: string, @CurrentPrincipal() principal: Principal) {

@@ -1,7 +1,7 @@
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { JobsService } from '../jobs/jobs.service.js';
+import { JOB_PAGE, JobsService } from '../jobs/jobs.service.js';
 import { checkInput } from '../common/input.js';
 import { RequireRole } from './auth.decorators.js';
 import { CurrentPrincipal, describePrincipal } from './principal.decorator.js';
@@ -23,6 +23,7 @@ const LIST_QUERY = {
     until: { type: 'string', pattern: DATE },
     attention: { enum: ['true', 'false'] },
     limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
+    cursor: { type: 'string', maxLength: 36 },
   },
   additionalProperties: false,
 };
@@ -34,12 +35,17 @@ const NOTE_BODY = { type: 'object', properties: { note: { type: 'string', maxLen
 export class JobsController {
   constructor(private readonly jobs: JobsService) {}
 
+  @ApiOperation({ summary: 'One page of jobs, newest first: { jobs, next_cursor }; pass next_cursor as cursor for the next page' })
+  @ApiQuery({ name: 'limit', required: false, description: `jobs per page: default ${JOB_PAGE.default}, at most ${JOB_PAGE.max}` })
+  @ApiQuery({
+    name: 'cursor',
+    required: false,
+    description: 'the next_cursor of the page before (the same filters); absent: the first page',
+  })
   @Get()
   async list(@Query() query: Record<string, string>, @CurrentPrincipal() principal: Principal) {
     const q = checkInput<Record<string, string | undefined>>(LIST_QUERY, { ...query }, 'query');
-    return {
-      jobs: await this.jobs.list({ ...q, attention: q.attention === 'true', limit: q.limit ? Number(q.limit) : undefined }, principal),
-    };
+    return this.jobs.list({ ...q, attention: q.attention === 'true', limit: q.limit ? Number(q.limit) : undefined }, principal);
   }
 
   /** What the portal's navigation counts: jobs waiting for a person. */

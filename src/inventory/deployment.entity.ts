@@ -4,6 +4,9 @@ import { ClusterEntity } from './cluster.entity.js';
 import { GroupEntity } from './group.entity.js';
 
 @Entity('deployments')
+// `GET /api/deployments?cluster=` and `?group=` page in name order (migration 1765910000000).
+@Index('idx_deployments_cluster_name', ['cluster_id', 'name'])
+@Index('idx_deployments_group_name', ['group_id', 'name'])
 export class DeploymentEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'text', unique: true }) name!: string;

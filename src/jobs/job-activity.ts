@@ -30,6 +30,12 @@ export async function recordActivity(
   ]);
 }
 
+/** One `triggered` entry for each of many jobs created together, in one statement. */
+export async function recordTriggered(manager: EntityManager, jobIds: string[], by: string): Promise<void> {
+  if (jobIds.length === 0) return;
+  await manager.query(`INSERT INTO job_activity (job_id, by, what) SELECT unnest($1::uuid[]), $2, 'triggered'`, [jobIds, actorOf(by)]);
+}
+
 export async function activityOf(db: DataSource | EntityManager, jobId: string): Promise<ActivityView[]> {
   const rows = (await db.query(`SELECT at, by, what, step, note FROM job_activity WHERE job_id = $1 ORDER BY at, id`, [jobId])) as {
     at: Date;

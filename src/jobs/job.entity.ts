@@ -38,6 +38,9 @@ export interface ChainError {
 // the GIN index is beyond what the entity can describe, so the schema check leaves it alone.
 @Index('idx_jobs_queue', ['priority', 'date_created', 'id'], { where: "state = 'scheduled'" })
 @Index('idx_jobs_live_locks', { synchronize: false })
+// `GET /api/jobs` pages newest first by keyset (migration 1765910000000): all jobs, or one state.
+@Index('idx_jobs_created', ['date_created', 'id'])
+@Index('idx_jobs_state_created', ['state', 'date_created', 'id'])
 export class JobEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'uuid' }) book_version_id!: string;

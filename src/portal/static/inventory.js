@@ -1,15 +1,23 @@
-// Clusters, groups, deployments and books, as the views need them together.
+// The record an action runs on, and the books, as the run view needs them together.
 import { get } from './api.js';
 
-export async function loadInventory() {
-  const [clusters, groups, deployments, books] = await Promise.all([
-    get('/api/clusters').then((b) => b.clusters ?? []),
-    get('/api/groups').then((b) => b.groups ?? []),
-    get('/api/deployments').then((b) => b.deployments ?? []),
+const PLURAL = { deployment: 'deployments', group: 'groups', cluster: 'clusters' };
+
+/**
+ * One deployment, group or cluster by name or id (null when this token cannot see it), and every
+ * book. One record, not the whole inventory: with 10,000 deployments the list alone was 3 MiB.
+ */
+export async function loadRecord(scope, target) {
+  const [record, books] = await Promise.all([
+    get(`/api/${PLURAL[scope]}/${encodeURIComponent(target)}`)
+      .then((b) => b[scope] ?? null)
+      .catch((error) => {
+        if (error.status === 404) return null;
+        throw error;
+      }),
     get('/api/books').then((b) => b.books ?? []),
   ]);
-  const byName = (a, b) => String(a.name).localeCompare(String(b.name));
-  return { clusters: clusters.sort(byName), groups: groups.sort(byName), deployments: deployments.sort(byName), books };
+  return { record, books };
 }
 
 /** The books a record may run: deployment books by kind; group and cluster books by `vars.kind`, or all of them. */

@@ -2,7 +2,7 @@
 // values; a 400 puts each problem next to its field.
 import { h, setText, badge, clear } from './dom.js';
 import { get, post, session } from './api.js';
-import { loadInventory, findBook } from './inventory.js';
+import { loadRecord, findBook } from './inventory.js';
 import { schemaForm } from './schema-form.js';
 import { toast } from './toasts.js';
 
@@ -32,13 +32,11 @@ export function mountRun(root, { scope, target, action, query = {} }, ctx) {
   );
   let destroyed = false;
 
-  loadInventory()
-    .then(async (inventory) => {
+  loadRecord(scope, target)
+    .then(async ({ record, books }) => {
       if (destroyed) return;
-      const list = scope === 'deployment' ? inventory.deployments : scope === 'group' ? inventory.groups : inventory.clusters;
-      const record = list.find((r) => r.name === target || r.id === target);
       if (!record) return show(h('p', { class: 'error-text', text: `No ${scope} named '${target}' is visible to this token.` }));
-      const book = findBook(inventory.books, scope, record, action);
+      const book = findBook(books, scope, record, action);
       if (!book) return show(h('p', { class: 'error-text', text: `No book implements '${action}' for this ${scope}.` }));
       // The YAML source gives the fields in the order the author wrote them.
       const source = await get(`/api/books/${encodeURIComponent(book.name)}`)
