@@ -3,8 +3,7 @@
 // partitioned, rescued) finds no row and writes nothing (STYLE.md habit 3). Each records its
 // deploy_event in the same transaction, so no state change goes unreported.
 import { DataSource, type EntityManager } from 'typeorm';
-import { EventsService, eventRow } from '../events/events.service.js';
-import { CHANNELS } from '../db/pubsub.js';
+import { EventsService, eventRow, notifiedCte } from '../events/events.service.js';
 import type { DeployEvent, DeployEventInput, Progress } from '../events/event.types.js';
 import { jobStatesLeadingTo, stepStatesLeadingTo, type JobState, type StepState } from '../jobs/job-state.js';
 import type { ChainError, JobEntity } from '../jobs/job.entity.js';
@@ -206,6 +205,7 @@ export class JobStore {
    */
   async stepStarted(lease: Lease, job: JobEntity, step: JobStepEntity): Promise<JobStepEntity> {
     if (!this.pendingEnds.has(lease.jobId)) return this.startAlone(lease, job, step);
+    if (this.stepsOf.has(job.id)) return this.advanceAlone(lease, job, step);
     return this.owned(lease, async (manager, emit) => {
       const [row] = firstRows<StartedRow>(await manager.query(`WITH ${startedCtes('')} SELECT * FROM started`, [step.id, stepStatesLeadingTo('running')]));
       if (!row) throw new Error(`step ${step.id} cannot become 'running' from its current state`);
@@ -233,18 +233,138 @@ export class JobStore {
            event AS (
              INSERT INTO deploy_events (type, job_id, step_id, deployment_id, group_id, cluster_id, payload)
              SELECT 'step', $3, $1, $5, $6, $7, jsonb_set($8::jsonb, '{data,attempt}', to_jsonb(started.attempt)) FROM started
-             RETURNING seq, at),
-           notified AS (SELECT pg_notify('${CHANNELS.events}', '') AS n FROM event)
-         SELECT (SELECT count(*) FROM lease)::int AS leased, started.*, event.seq AS event_seq, event.at AS event_at
-         FROM (SELECT 1) one LEFT JOIN started ON true LEFT JOIN event ON true LEFT JOIN notified ON true`,
+             RETURNING *),
+           ${notifiedCte('notified', 'event')}
+         SELECT (SELECT count(*) FROM lease)::int AS leased, started.*, event.seq AS event_seq, event.at AS event_at, (SELECT count(*) FROM notified) AS notified
+         FROM (SELECT 1) one LEFT JOIN started ON true LEFT JOIN event ON true`,
         [step.id, stepStatesLeadingTo('running'), lease.jobId, lease.token, job.deployment_id, job.group_id, job.cluster_id, JSON.stringify(event.payload)],
       ),
     );
     if (!row?.leased) throw new LeaseLostError(lease.jobId);
     if (!row.id || row.event_seq === null) throw new Error(`step ${step.id} cannot become 'running' from its current state`);
-    const { leased: _leased, event_seq, event_at, ...started } = row;
+    const { leased: _leased, event_seq, event_at, notified: _notified, ...started } = row as typeof row & { notified?: unknown };
     const updated = this.started(null, job, step, started);
     this.events.publish([{ ...input, ...event.payload, data: { attempt: updated.attempt }, step_id: step.id, seq: Number(event_seq), at: event_at!.toISOString() }]);
+    return updated;
+  }
+
+  /**
+   * A step boundary as one autocommitted statement, where the transaction took six round trips
+   * (issue 9): the lease check, the end of the step `stepDone` kept (as in endStep), the next
+   * step's start (as in startAlone), the history folds, and both events with NOTIFY. The next
+   * step's lead is counted from the end written here, as when the end joined its transaction.
+   */
+  private async advanceAlone(lease: Lease, job: JobEntity, step: JobStepEntity): Promise<JobStepEntity> {
+    const { step: ending, outcome } = this.pendingEnds.get(lease.jobId)!;
+    const known = this.stepsOf.get(job.id)!;
+    const before = known.find((s) => s.id === ending.id) ?? ending;
+    const endedRows = known.map((s) => (s.id === ending.id ? { ...s, state: 'done' as const } : s));
+    const startedRows = endedRows.map((s) => (s.id === step.id ? { ...s, state: 'running' as const, date_started: new Date() } : s));
+    const inputs: DeployEventInput[] = [
+      ...(outcome.chunk ? [{ type: 'output' as const, ...targetOf(job), step_id: ending.id, step_name: ending.name, data: { chunk: outcome.chunk } }] : []),
+      { type: 'step', ...targetOf(job), step_id: ending.id, step_name: ending.name, state: 'done', progress: progressOf(endedRows), data: { attempt: before.attempt, duration: 0 } },
+      { type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'running', progress: progressOf(startedRows), data: { attempt: 0 } },
+    ];
+    const endEvent = outcome.chunk ? 1 : 0;
+    const rows = inputs.map(eventRow);
+    const lessons = this.keptLessons.get(lease.jobId) ?? [];
+    const [row] = firstRows<StartedRow & { leased: number; ended_duration: number | null; events: { seq: string; at: string }[] | null }>(
+      await this.dataSource.query(
+        `WITH lease AS (SELECT id FROM jobs WHERE id = $3 AND lease_token = $4 FOR UPDATE),
+         stepped AS (
+           UPDATE job_steps SET state = 'done', date_finished = now(), duration = EXTRACT(EPOCH FROM (now() - date_started)),
+             output = $5, output_bytes = $6, outputs = COALESCE($7::jsonb, outputs)
+           WHERE id = $8 AND state = ANY($9) AND EXISTS (SELECT 1 FROM lease) RETURNING duration),
+         ${startedCtes(' AND EXISTS (SELECT 1 FROM stepped)', true)},
+         lessons AS (
+           SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::double precision[]) AS l(b, s, k, o, v)
+           UNION ALL SELECT $15::text, $16::text, $17::text, o, v FROM stepped,
+             LATERAL (VALUES ('done', stepped.duration), ('ran', 1::double precision)) AS d(o, v) WHERE $18 AND stepped.duration IS NOT NULL
+           UNION ALL SELECT $15::text, $19::text, $20::text, o, v FROM started,
+             LATERAL (VALUES ('retried', started.taught_retried), ('lead', started.taught_lead)) AS d(o, v) WHERE $21 AND v >= 0),
+         history AS (
+           INSERT INTO step_duration_history (book_name, step_name, estimate_key, outcome, samples, mean, recent)
+           SELECT b, s, k, o, 1, v, ARRAY[v] FROM lessons WHERE EXISTS (SELECT 1 FROM started)
+           ${HISTORY_FOLD.replaceAll('$WINDOW', '$22')}
+           RETURNING 1),
+         event AS (
+           INSERT INTO deploy_events (type, job_id, step_id, deployment_id, group_id, cluster_id, payload)
+           SELECT type, job_id, step_id, deployment_id, group_id, cluster_id,
+             CASE WHEN ord = $29 THEN jsonb_set(payload, '{data,duration}', COALESCE(to_jsonb((SELECT duration FROM stepped)), 'null'::jsonb))
+                  WHEN ord = $29 + 1 THEN jsonb_set(payload, '{data,attempt}', to_jsonb((SELECT attempt FROM started)))
+                  ELSE payload END
+           FROM unnest($23::text[], $24::uuid[], $25::uuid[], $26::uuid[], $27::uuid[], $28::uuid[], $30::jsonb[])
+             WITH ORDINALITY AS e(type, job_id, step_id, deployment_id, group_id, cluster_id, payload, ord)
+           WHERE EXISTS (SELECT 1 FROM started)
+           ORDER BY ord
+           RETURNING *),
+         ${notifiedCte('notified', 'event')}
+         SELECT (SELECT count(*) FROM lease)::int AS leased, started.*, (SELECT duration FROM stepped) AS ended_duration,
+           (SELECT json_agg(json_build_object('seq', seq, 'at', at) ORDER BY seq) FROM event) AS events,
+           (SELECT count(*) FROM history) AS folded, (SELECT count(*) FROM notified) AS notified
+         FROM (SELECT 1) one LEFT JOIN started ON true`,
+        [
+          step.id,
+          stepStatesLeadingTo('running'),
+          lease.jobId,
+          lease.token,
+          outcome.output,
+          outcome.bytes,
+          outcome.outputs === undefined ? null : JSON.stringify(outcome.outputs),
+          ending.id,
+          stepStatesLeadingTo('done'),
+          lessons.map((l) => l.book),
+          lessons.map((l) => l.step),
+          lessons.map((l) => l.key),
+          lessons.map((l) => l.outcome),
+          lessons.map((l) => l.value),
+          job.book_name,
+          ending.name,
+          ending.estimate_key ?? '',
+          learns(ending),
+          step.name,
+          step.estimate_key ?? '',
+          learns(step),
+          HISTORY_WINDOW,
+          rows.map((e) => e.type),
+          rows.map((e) => e.job_id),
+          rows.map((e) => e.step_id),
+          rows.map((e) => e.deployment_id),
+          rows.map((e) => e.group_id),
+          rows.map((e) => e.cluster_id),
+          endEvent + 1,
+          rows.map((e) => JSON.stringify(e.payload)),
+        ],
+      ),
+    );
+    if (!row?.leased) throw new LeaseLostError(lease.jobId);
+    if (!row.id || !row.events) throw new Error(`step ${step.id} cannot become 'running' from its current state`);
+    this.pendingEnds.delete(lease.jobId);
+    this.keptLessons.delete(lease.jobId);
+    const { leased: _leased, ended_duration, events, taught_retried: _retried, taught_lead: _lead, ...updated } = row as typeof row & { folded?: unknown; notified?: unknown };
+    delete (updated as { folded?: unknown }).folded;
+    delete (updated as { notified?: unknown }).notified;
+    const duration = ended_duration === null ? null : Number(ended_duration);
+    if (duration !== null) metrics.stepDuration.observe({ kind: ending.kind, outcome: 'done' }, duration);
+    this.stepsOf.set(
+      job.id,
+      known.map((s) =>
+        s.id === ending.id
+          ? { ...s, state: 'done', outputs: outcome.outputs ?? s.outputs, output: outcome.output, output_bytes: String(outcome.bytes), duration }
+          : s.id === step.id
+            ? updated
+            : s,
+      ),
+    );
+    const recorded: DeployEvent[] = rows.map(({ input, payload, step_id }, i) => ({
+      ...input,
+      ...payload,
+      ...(i === endEvent ? { data: { attempt: before.attempt, duration } } : i === endEvent + 1 ? { data: { attempt: updated.attempt } } : {}),
+      step_id,
+      seq: Number(events![i]!.seq),
+      at: new Date(events![i]!.at).toISOString(),
+    }));
+    this.events.publish(recorded);
     return updated;
   }
 
@@ -462,8 +582,8 @@ export class JobStore {
              WITH ORDINALITY AS e(type, job_id, step_id, deployment_id, group_id, cluster_id, payload, ord)
            WHERE EXISTS (SELECT 1 FROM ended)
            ORDER BY ord
-           RETURNING seq, at),
-         notified AS (SELECT pg_notify('${CHANNELS.events}', '') AS n FROM (SELECT 1 FROM event LIMIT 1) e)
+           RETURNING *),
+         ${notifiedCte('notified', 'event')}
          SELECT (SELECT count(*) FROM lease)::int AS leased, (SELECT date_done FROM ended) AS date_done,
            (SELECT duration FROM stepped) AS duration,
            (SELECT json_agg(json_build_object('seq', seq, 'at', at) ORDER BY seq) FROM event) AS events,
@@ -903,14 +1023,15 @@ function lessonRow(job: Pick<JobEntity, 'book_name'>, step: Pick<JobStepEntity, 
  *   bookkeeping; on a loaded 2-core box the estimates fell 5-10% short without it on jobs of
  *   0.5 s steps (bench/eta-accuracy.mjs). A first step's lead also holds any wait for its
  *   deployment or channel; the estimate takes the median lead, so rare waits do not count.
- * `guard` is added to the read's WHERE.
+ * `guard` is added to the read's WHERE; `previousEndsNow`: a step before it ends in the same
+ * statement (whose CTEs do not see that end).
  */
-function startedCtes(guard: string): string {
+function startedCtes(guard: string, previousEndsNow = false): string {
   return `taught AS (
       SELECT
         CASE WHEN s.state = 'retrying' THEN EXTRACT(EPOCH FROM (now() - s.date_started))::double precision END AS retried,
         CASE WHEN s.state = 'pending' AND s.attempt = 0 THEN EXTRACT(EPOCH FROM (now() - GREATEST(j.date_scheduled, j.run_at,
-          (SELECT max(p.date_finished) FROM job_steps p WHERE p.job_id = s.job_id AND p.position < s.position))))::double precision END AS lead
+          (SELECT max(p.date_finished) FROM job_steps p WHERE p.job_id = s.job_id AND p.position < s.position)${previousEndsNow ? ', now()' : ''})))::double precision END AS lead
       FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE s.id = $1${guard}),
     started AS (
       UPDATE job_steps SET state = 'running', attempt = attempt + 1, date_started = now(), date_finished = NULL, duration = NULL, error = NULL

@@ -16,6 +16,31 @@ interface EventRow {
   at: Date;
 }
 
+/** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
+export const NOTIFY_PAYLOAD_MAX = 7999;
+
+/**
+ * The `quire_events` payload for one inserted event row, as a SQL expression over `alias` (the
+ * row, e.g. an `INSERT ... RETURNING *` CTE; several rows make one notification each): the row
+ * as JSON (`row_to_json`, what EventFeed turns into a DeployEvent), or only its seq when the JSON
+ * does not fit (a large output chunk, an error with a long message), which makes every node read
+ * that row back. A read back per notification is a query per event on every node: 360 events a
+ * second in bench/event-latency.mjs.
+ */
+export function notifyPayload(alias: string): string {
+  return `(SELECT CASE WHEN octet_length(j) <= ${NOTIFY_PAYLOAD_MAX} THEN j ELSE ${alias}.seq::text END FROM (SELECT row_to_json(${alias})::text AS j) AS notify_json)`;
+}
+
+/**
+ * A CTE `name` that announces every row of the events CTE `events` (inserted `RETURNING *`),
+ * one notification each, in seq order (sorted before the calls: a volatile function in the
+ * select list would run before an ORDER BY at the same level). Delivered at commit, never for a
+ * statement or transaction that rolls back. The caller selects `count(*)` from it, so it runs.
+ */
+export function notifiedCte(name: string, events: string): string {
+  return `${name} AS (SELECT pg_notify('${CHANNELS.events}', ${notifyPayload('ev')}) AS n FROM (SELECT * FROM ${events} ORDER BY seq) ev)`;
+}
+
 /** An event as its row stores it: the columns, and the rest as the payload. */
 export function eventRow(input: DeployEventInput) {
   const { type, job_id, step_id = null, deployment_id, group_id, cluster_id, ...rest } = input;
@@ -55,10 +80,12 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
        FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::jsonb[])
          WITH ORDINALITY AS e(type, job_id, step_id, deployment_id, group_id, cluster_id, payload, ord)
        ORDER BY ord
-       RETURNING seq, at`;
-    const notify = this.pubsub.transactional ? `pg_notify('${CHANNELS.events}', '')${wake ? `, pg_notify('${CHANNELS.jobs}', '')` : ''}` : null;
-    const text = notify ? `WITH e AS (${insert}), n AS (SELECT ${notify}) SELECT e.seq, e.at FROM e, n` : insert;
-    const rows = await prepared<EventRow>(manager, `events_${notify ? (wake ? 'nw' : 'n') : 'p'}`, text, [
+       RETURNING *`;
+    const wakeUp = wake ? `, pg_notify('${CHANNELS.jobs}', '')` : '';
+    const text = this.pubsub.transactional
+      ? `WITH e AS (${insert}), ${notifiedCte('n', 'e')} SELECT e.seq, e.at${wakeUp} FROM e, (SELECT count(*) FROM n) c`
+      : `${insert.replace('RETURNING *', 'RETURNING seq, at')}`;
+    const rows = await prepared<EventRow>(manager, `events_${this.pubsub.transactional ? (wake ? 'nw' : 'n') : 'p'}`, text, [
       split.map((e) => e.type),
       split.map((e) => e.job_id),
       split.map((e) => e.step_id),
