@@ -1,4 +1,4 @@
-import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { ConfigModule } from './config/config.module.js';
@@ -6,7 +6,6 @@ import type { QuireConfig } from './config/config.js';
 import { InventoryService } from './inventory/inventory.service.js';
 import { BooksService } from './books/books.service.js';
 import { JobsService } from './jobs/jobs.service.js';
-import { EventsService } from './events/events.service.js';
 import { TokensService } from './auth/tokens.service.js';
 import { AuthGuard } from './api/auth.guard.js';
 import { ErrorFilter } from './api/error.filter.js';
@@ -18,32 +17,20 @@ import { JobsController } from './api/jobs.controller.js';
 import { InventoryController } from './api/inventory.controller.js';
 import { PortalController } from './portal/portal.controller.js';
 import { MetricsController } from './api/metrics.controller.js';
-import { EngineService, ENGINE_ENABLED } from './engine/engine.service.js';
-import { JobStore } from './engine/job-store.js';
 import { EventsGateway } from './events/events.gateway.js';
-import { PUBSUB } from './db/pubsub.provider.js';
 import type { PubSub } from './db/pubsub.js';
 import { SchedulesService } from './scheduler/schedules.service.js';
 import { SchedulerService, SCHEDULER_ENABLED } from './scheduler/scheduler.service.js';
 import { SchedulesController } from './api/schedules.controller.js';
 import { TokensController } from './api/tokens.controller.js';
-import { NotificationsService } from './notifications/notifications.service.js';
-import { JobCleaner } from './engine/job-cleaner.js';
 import { FleetController } from './api/fleet.controller.js';
 import { FleetService } from './inventory/fleet.service.js';
-
-/** The opened database, shared by every module. */
-@Global()
-@Module({})
-class DatabaseModule {
-  static forRoot(dataSource: DataSource): DynamicModule {
-    return { module: DatabaseModule, providers: [{ provide: DataSource, useValue: dataSource }], exports: [DataSource] };
-  }
-}
+import { DatabaseModule } from './db/database.module.js';
+import { engineProviders } from './engine/engine.providers.js';
 
 export interface AppOptions {
   pubsub: PubSub;
-  /** run a worker on this node (`quire serve` and `quire worker` do) */
+  /** run a worker on this node (`quire serve` unless QUIRE_ENGINE=off; `quire worker` is WorkerModule) */
   engine: boolean;
   /** fire schedules on this node (`quire serve` does; `quire worker` does not) */
   scheduler?: boolean;
@@ -61,18 +48,12 @@ export class AppModule {
         FleetService,
         BooksService,
         JobsService,
-        EventsService,
+        ...engineProviders(options.pubsub, options.engine),
         TokensService,
-        EngineService,
         EventsGateway,
         SchedulesService,
         SchedulerService,
-        NotificationsService,
-        JobCleaner,
         { provide: SCHEDULER_ENABLED, useValue: options.scheduler ?? false },
-        { provide: JobStore, useFactory: (ds: DataSource, events: EventsService) => new JobStore(ds, events), inject: [DataSource, EventsService] },
-        { provide: PUBSUB, useValue: options.pubsub },
-        { provide: ENGINE_ENABLED, useValue: options.engine },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: InputSafetyInterceptor },

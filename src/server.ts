@@ -15,8 +15,7 @@ import { applySecurityHeaders } from './api/security-headers.js';
 import { EventsGateway } from './events/events.gateway.js';
 import { setupOpenApi } from './api/openapi.js';
 import { formatProblem } from './books/problem.js';
-import { PostgresPubSub, type PubSub } from './db/pubsub.js';
-import { createLogger } from './observability/logger.js';
+import { openPubSub, useLogger } from './node-setup.js';
 import { EXPENSIVE_ROUTES, expensiveCallsLimiter } from './api/rate-limit.js';
 
 export interface RunningServer {
@@ -24,21 +23,6 @@ export interface RunningServer {
   database: Database;
   url: string;
   close(): Promise<void>;
-}
-
-/** The process's logger (QUIRE_LOG_FORMAT, QUIRE_LOG_LEVEL), also for lines logged before Nest starts. */
-function useLogger(config: QuireConfig) {
-  const logger = createLogger(config);
-  Logger.overrideLogger(logger);
-  return logger;
-}
-
-// LISTEN/NOTIFY in every mode: the embedded default is a real PostgreSQL too, shared by the
-// local nodes that use its data directory.
-async function openPubSub(database: Database): Promise<PubSub> {
-  const pubsub = new PostgresPubSub(database.url, database.dataSource);
-  await pubsub.start();
-  return pubsub;
 }
 
 export async function startServer(config: QuireConfig, options: { engine?: boolean } = {}): Promise<RunningServer> {
@@ -103,22 +87,4 @@ function applyHttpTimeouts(server: HttpServer, http: HttpConfig): void {
   server.keepAliveTimeout = http.keepAliveTimeoutSeconds * 1000;
   server.headersTimeout = http.headersTimeoutSeconds * 1000;
   server.requestTimeout = Math.max(server.requestTimeout, server.headersTimeout);
-}
-
-/** `quire worker`: the engine alone, no HTTP. */
-export async function startWorker(config: QuireConfig): Promise<{ close(): Promise<void> }> {
-  const appLogger = useLogger(config);
-  const database = await openDatabase(config);
-  const pubsub = await openPubSub(database);
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, database.dataSource, { pubsub, engine: true }), {
-    logger: appLogger,
-  });
-  await app.init();
-  return {
-    async close() {
-      await app.close();
-      await pubsub.close();
-      await database.close();
-    },
-  };
 }

@@ -9,7 +9,6 @@ import { formatProblem } from '../books/problem.js';
 import { ApiClient } from './api-client.js';
 import { parseParamArgs } from './params.js';
 import { printPlan } from './plan.printer.js';
-import { followJob } from './follow.js';
 import { closeOnSignals } from './shutdown.js';
 import { scheduleLines } from './schedules.printer.js';
 import type { ScheduleView } from '../scheduler/schedules.service.js';
@@ -49,7 +48,7 @@ program
   .command('worker')
   .description('run only the engine: claim and run jobs from the shared database')
   .action(async () => {
-    const { startWorker } = await import('../server.js');
+    const { startWorker } = await import('../worker-node.js');
     warnIfEnvironKept();
     const loaded = config();
     closeOnSignals(await startWorker(loaded), loaded.engine.shutdownGraceSeconds);
@@ -129,7 +128,7 @@ program
       { 'idempotency-key': options.idempotencyKey ?? `quire-run-${randomUUID()}` },
     );
     console.log(`${created ? 'created' : 'existing'} job ${job.id} (${job.state})`);
-    if (options.follow) process.exitCode = exitCodeFor(await followJob(api, api.token, job.id, { output: options.output }));
+    if (options.follow) process.exitCode = await follow(api, job.id, options.output);
   });
 
 program
@@ -139,7 +138,7 @@ program
   .option('--output', 'stream the steps\' output instead of the progress display')
   .action(async (jobId: string, options: { output?: boolean }) => {
     const api = ApiClient.fromEnv(startEnv);
-    process.exitCode = exitCodeFor(await followJob(api, api.token, jobId, { output: options.output }));
+    process.exitCode = await follow(api, jobId, options.output);
   });
 
 program
@@ -160,7 +159,10 @@ program
 
 registerTokenCommands(program, startEnv);
 
-function exitCodeFor(state: string): number {
+/** Shows a job live until it ends; the exit code for its end. follow.ts is imported here: it loads socket.io-client, which no other command needs. */
+async function follow(api: ApiClient, jobId: string, output?: boolean): Promise<number> {
+  const { followJob } = await import('./follow.js');
+  const state = await followJob(api, api.token, jobId, { output });
   return state === 'done' ? 0 : state === 'cancel' ? 3 : 1;
 }
 
