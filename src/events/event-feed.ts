@@ -13,9 +13,11 @@
 //
 // Why not seq order: seqs are taken at insert and become visible at commit, so concurrent
 // transactions leave gaps that close when (if) the older transaction commits. Waiting them out,
-// as this feed did, made every event as slow as the slowest transaction in flight beside it:
-// 59-114 ms p50, 111-241 ms p99 from change to client with 20 concurrent jobs, against a NOTIFY
-// floor under 1 ms (bench/event-latency.mjs). A seq below the highest one delivered is a "hole"
+// as this feed did, made every event as slow as the slowest transaction in flight beside it.
+// bench/event-latency.mjs (20 jobs, 100 clients), 2-core box at load 8, runs alternated: p50
+// 157/213/72 ms, p99 439/457/237 waiting out gaps; 106/87/44, p99 245/253/95 at commit. Most of
+// what is left is before the commit: insert → NOTIFY at an idle listener was 19-46 ms p50 in those
+// runs (the writer's transaction after its event insert). A seq below the highest one delivered is a "hole"
 // until its event arrives, and is delivered then, late, instead of being waited for.
 //
 // Why this node's own commits go through NOTIFY too, rather than to its sockets straight from

@@ -23,8 +23,8 @@ export const NOTIFY_PAYLOAD_MAX = 7999;
  * row, e.g. an `INSERT ... RETURNING *` CTE; several rows make one notification each): the row
  * as JSON (`row_to_json`, what EventFeed turns into a DeployEvent), or only its seq when the JSON
  * does not fit (a large output chunk, an error with a long message), which makes every node read
- * that row back. Measured on the 2-core box (bench/event-latency.mjs): reading rows back after
- * each NOTIFY, in seq order, was most of the 59-114 ms p50 from change to client.
+ * that row back, in its turn (EventFeed keeps commit order). A read back per notification is
+ * a query per event on every node: 360 events a second in bench/event-latency.mjs.
  */
 export function notifyPayload(alias: string): string {
   return `(SELECT CASE WHEN octet_length(j) <= ${NOTIFY_PAYLOAD_MAX} THEN j ELSE ${alias}.seq::text END FROM (SELECT row_to_json(${alias})::text AS j) AS notify_json)`;
