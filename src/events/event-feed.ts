@@ -1,39 +1,35 @@
-// Hands each committed deploy event, once, to this node's listeners, in commit order, as soon as
-// its transaction commits. Every node runs one; events written by a worker anywhere reach sockets
-// connected anywhere.
+// Hands each committed deploy event, once, to this node's listeners, in `seq` order, as soon as
+// the seqs below it are in. Every node runs one; events written by a worker anywhere reach
+// sockets connected anywhere.
 //
 // Where events come from:
 // - The `quire_events` NOTIFY of the writing transaction, which carries the row itself
-//   (EventsService.notifyPayload), or only its seq when the row does not fit in 8000 bytes.
-//   PostgreSQL delivers notifications at commit, to every listener, in commit order, so every
-//   node sees the same order, and within one job (whose writers all hold the job's row lock)
-//   commit order is seq order.
+//   (EventsService.notifyPayload), or only its seq when the row does not fit in 8000 bytes (read
+//   back then). No table read in the common case.
 // - A poll (every `pollMs`, and when the LISTEN connection comes back) for rows no notification
 //   announced: inserted by hand, or notified while this node's LISTEN connection was down.
 //
-// Why not seq order: seqs are taken at insert and become visible at commit, so concurrent
-// transactions leave gaps that close when (if) the older transaction commits. Waiting them out,
-// as this feed did, made every event as slow as the slowest transaction in flight beside it.
-// bench/event-latency.mjs (20 jobs, 100 clients), 2-core box at load 8, runs alternated: p50
-// 157/213/72 ms, p99 439/457/237 waiting out gaps; 106/87/44, p99 245/253/95 at commit. Most of
-// what is left is before the commit: insert → NOTIFY at an idle listener was 19-46 ms p50 in those
-// runs (the writer's transaction after its event insert). A seq below the highest one delivered is a "hole"
-// until its event arrives, and is delivered then, late, instead of being waited for.
+// Why seq order: a client that reconnects with the last seq it saw as `since` (DESIGN.md
+// "Interfaces") gets every event after it from the table. Delivered in commit order, seq 9 could
+// reach it before seq 7, and `since=9` would never replay 7. Seqs are taken at insert and become
+// visible at commit, so concurrent transactions leave gaps: rows above a gap wait in `ahead` and
+// go out the moment the missing seq's own notification arrives; after GAP_WAIT_MS the missing
+// seq is passed (a rolled-back insert never fills) as a hole, still delivered late if it appears
+// within HOLE_MEMORY_MS: a transaction that commits slowly reaches clients out of order rather
+// than never. Writers commit within a millisecond or two of their event insert, so a gap
+// normally closes with the next notification; the old feed read the table after each NOTIFY and
+// re-polled a gap every 250 ms (59-114 ms p50 from change to client, bench/event-latency.mjs).
 //
 // Why this node's own commits go through NOTIFY too, rather than to its sockets straight from
-// the commit: the echo costs the floor (0.1-0.6 ms) and keeps one order on every node. Handed
-// over at once, a node's commit (a cancel from its API) could overtake the notification of an
-// earlier commit on another node (that job's step event) still in its LISTEN socket, and reorder
-// one job's events for this node's clients only.
-//
-// `since` replay and holes: EventsGateway replays from the table and then takes live events from
-// here; `holes()` tells it which seqs below a client's `since` may still arrive (see there).
+// the commit: the echo costs the floor (0.1-0.6 ms) and keeps one order on every node.
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { CHANNELS, type PubSub } from '../db/pubsub.js';
 import type { DeployEvent } from './event.types.js';
 
-/** A hole is asked for this long (a transaction that commits later than this is only replayed). */
+/** a missing seq is waited for this long before the rows above it go out without it */
+const GAP_WAIT_MS = 1000;
+/** a hole is asked for this long (a transaction that commits later than this is only replayed) */
 const HOLE_MEMORY_MS = 30_000;
 /** holes remembered at most; past it the oldest are forgotten (a sequence jump, a mass rollback) */
 const HOLE_LIMIT = 1000;
@@ -80,19 +76,20 @@ export function parseNotification(payload: string): { rows: EventRow[] } | { seq
   return seqs.length ? { seqs } : { poll: true };
 }
 
-/** Work taken in arrival order: a read blocks the notifications behind it, so none overtakes it. */
-type Intake = { rows: EventRow[] } | { seqs: number[] } | { poll: true };
-
 export class EventFeed {
   private readonly logger = new Logger('EventFeed');
   private readonly listeners = new Set<(event: DeployEvent, late: boolean) => void>();
-  /** the highest seq delivered: every seq at or below it was delivered, is a hole, or was forgotten */
-  private top = 0;
-  /** seqs below `top` not delivered yet → since when: in flight, rolled back, or never notified; in seq order of discovery */
+  /** the last seq handed over in order (or passed as a hole): every event after it is still to come */
+  private last = 0;
+  /** rows above `last + 1` that came before it, waiting for the gap below them → when they came */
+  private readonly ahead = new Map<number, { row: EventRow; at: number }>();
+  /** when the gap at `last + 1` began to hold rows back, and the timer that passes it */
+  private gapSince: number | null = null;
+  private gapTimer: NodeJS.Timeout | null = null;
+  /** seqs passed while missing → since when; in seq order (Map keeps insertion order) */
   private readonly holes = new Map<number, number>();
-  private readonly intake: Intake[] = [];
-  private pumping = false;
-  private pollQueued = false;
+  private polling = false;
+  private pollAgain = false;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
 
@@ -104,11 +101,11 @@ export class EventFeed {
 
   async start(): Promise<void> {
     const [row] = (await this.dataSource.query('SELECT COALESCE(max(seq), 0) AS max FROM deploy_events')) as { max: string }[];
-    this.top = Number(row?.max ?? 0);
+    this.last = Number(row?.max ?? 0);
     // Inserts still uncommitted below the start position are holes like any other.
     const missing = (await this.dataSource.query(
       'SELECT s AS seq FROM generate_series(GREATEST($1::bigint - $2, 1), $1::bigint) s WHERE NOT EXISTS (SELECT 1 FROM deploy_events WHERE seq = s)',
-      [this.top, HOLE_LIMIT],
+      [this.last, HOLE_LIMIT],
     )) as { seq: string }[];
     for (const { seq } of missing) this.holes.set(Number(seq), Date.now());
     this.unsubscribe = this.pubsub.subscribe(CHANNELS.events, (payload) => this.notified(payload));
@@ -117,23 +114,19 @@ export class EventFeed {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.gapTimer) clearTimeout(this.gapTimer);
     this.unsubscribe?.();
     this.listeners.clear();
   }
 
-  /** The highest seq delivered. */
+  /** The last seq handed to the listeners in order (late holes aside): every event after it is still to come. */
   get position(): number {
-    return this.top;
+    return this.last;
   }
 
-  /** Whether `seq` is below the position but not delivered yet (it may still come, late). */
+  /** Whether `seq` was passed while missing and may still be delivered late. */
   isHole(seq: number): boolean {
     return this.holes.has(seq);
-  }
-
-  /** The holes at or below `seq`. */
-  holesUpTo(seq: number): number[] {
-    return [...this.holes.keys()].filter((s) => s <= seq);
   }
 
   onEvent(listener: (event: DeployEvent, late: boolean) => void): () => void {
@@ -141,61 +134,51 @@ export class EventFeed {
     return () => this.listeners.delete(listener);
   }
 
-  /** Look in the table now (coalesced: one poll waits at most). */
+  /** Look in the table now (coalescing bursts into one read at a time). */
   poke(): void {
-    if (this.pollQueued) return;
-    this.pollQueued = true;
-    this.take({ poll: true });
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    this.polling = true;
+    void this.poll()
+      .catch((error: Error) => this.logger.warn(`reading events failed: ${error.message}`))
+      .finally(() => {
+        this.polling = false;
+        if (this.pollAgain) {
+          this.pollAgain = false;
+          this.poke();
+        }
+      });
   }
 
   private notified(payload: string): void {
-    let intake: Intake;
+    let parsed: ReturnType<typeof parseNotification>;
     try {
-      intake = parseNotification(payload);
+      parsed = parseNotification(payload);
     } catch (error) {
       this.logger.warn(`unreadable event notification (${(error as Error).message}); reading the table`);
-      intake = { poll: true };
+      return this.poke();
     }
-    if ('poll' in intake) this.poke();
-    else this.take(intake);
-  }
-
-  private take(intake: Intake): void {
-    // The common case costs no promise: rows carried by the notification, nothing queued before them.
-    if ('rows' in intake && !this.pumping) return this.accept(intake.rows);
-    this.intake.push(intake);
-    if (!this.pumping) void this.pump();
-  }
-
-  private async pump(): Promise<void> {
-    this.pumping = true;
-    try {
-      for (let item = this.intake.shift(); item; item = this.intake.shift()) {
-        try {
-          if ('rows' in item) this.accept(item.rows);
-          else if ('seqs' in item) this.accept(await this.rowsBySeq(item.seqs));
-          else {
-            this.pollQueued = false;
-            await this.poll();
-          }
-        } catch (error) {
-          this.logger.warn(`reading events failed: ${(error as Error).message}`);
-          // A notification's rows are in the table: the next poll finds them (they are holes or above the position).
-        }
-      }
-    } finally {
-      this.pumping = false;
-    }
+    if ('rows' in parsed) return this.accept(parsed.rows);
+    if ('poll' in parsed) return this.poke();
+    // A row too large to carry: read back, while the rows above it wait in `ahead` (no order to
+    // keep between read-backs: `accept` puts every row in its place). A failed read leaves the
+    // seq to the poll.
+    void this.rowsBySeq(parsed.seqs)
+      .then((rows) => this.accept(rows))
+      .catch((error: Error) => this.logger.warn(`reading events failed: ${error.message}`));
   }
 
   /** Rows above the position no notification brought, and holes that appeared without one. */
   private async poll(): Promise<void> {
     this.forgetOldHoles();
     if (this.holes.size) this.accept(await this.rowsBySeq([...this.holes.keys()]));
-    for (;;) {
-      const rows = (await this.dataSource.query('SELECT * FROM deploy_events WHERE seq > $1 ORDER BY seq LIMIT $2', [this.top, BATCH])) as EventRow[];
+    for (let after = this.last; ; ) {
+      const rows = (await this.dataSource.query('SELECT * FROM deploy_events WHERE seq > $1 ORDER BY seq LIMIT $2', [after, BATCH])) as EventRow[];
       this.accept(rows);
       if (rows.length < BATCH) return;
+      after = Number(rows[rows.length - 1]!.seq);
     }
   }
 
@@ -203,24 +186,57 @@ export class EventFeed {
     return (await this.dataSource.query('SELECT * FROM deploy_events WHERE seq = ANY($1::bigint[]) ORDER BY seq', [seqs])) as EventRow[];
   }
 
-  /** Delivers the rows not delivered yet, in the order given; a row above the position leaves the seqs it skipped as holes. */
+  /** Takes rows in any order: delivers a hole late, holds a row above a gap, and hands over the contiguous prefix. */
   private accept(rows: EventRow[]): void {
+    const now = Date.now();
     for (const row of rows) {
       const seq = Number(row.seq);
-      let late = false;
-      if (seq > this.top) {
-        const now = Date.now();
-        for (let missing = Math.max(this.top + 1, seq - HOLE_LIMIT); missing < seq; missing++) this.holes.set(missing, now);
-        this.top = seq;
-        if (this.holes.size > HOLE_LIMIT) this.forgetOldHoles();
-      } else if (this.holes.delete(seq)) {
-        late = true;
-      } else {
-        continue; // delivered already (a poll and the notification both brought it), or forgotten
+      if (seq <= this.last) {
+        if (this.holes.delete(seq)) this.deliver(row, true);
+        // else delivered already (a poll and the notification both brought it), or forgotten
+      } else if (!this.ahead.has(seq)) {
+        this.ahead.set(seq, { row, at: now });
       }
-      const event = toDeployEvent(row);
-      for (const listener of this.listeners) listener(event, late);
     }
+    this.advance(now);
+  }
+
+  /** Hands over `ahead` from `last + 1` while it is contiguous; a gap held GAP_WAIT_MS is passed as holes. */
+  private advance(now: number): void {
+    for (;;) {
+      const next = this.ahead.get(this.last + 1);
+      if (next) {
+        this.ahead.delete(++this.last);
+        this.gapSince = null; // a gap further up is timed from the rows above it
+        this.deliver(next.row, false);
+        continue;
+      }
+      if (this.ahead.size === 0) {
+        this.gapSince = null;
+        break;
+      }
+      // The missing seq has been missing since the first row above it came.
+      this.gapSince ??= earliest(this.ahead.values(), (a) => a.at);
+      if (now - this.gapSince < GAP_WAIT_MS) break;
+      const lowest = earliest(this.ahead.keys(), (seq) => seq);
+      for (let missing = Math.max(this.last + 1, lowest - HOLE_LIMIT); missing < lowest; missing++) this.holes.set(missing, now);
+      if (this.holes.size > HOLE_LIMIT) this.forgetOldHoles();
+      this.last = lowest - 1;
+      this.gapSince = null; // the next gap, if any, is timed from the rows above it
+    }
+    this.armGapTimer(now);
+  }
+
+  private armGapTimer(now: number): void {
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.gapTimer = null;
+    if (this.gapSince === null) return;
+    this.gapTimer = setTimeout(() => this.advance(Date.now()), Math.max(0, this.gapSince + GAP_WAIT_MS - now));
+  }
+
+  private deliver(row: EventRow, late: boolean): void {
+    const event = toDeployEvent(row);
+    for (const listener of this.listeners) listener(event, late);
   }
 
   private forgetOldHoles(): void {
@@ -230,4 +246,11 @@ export class EventFeed {
       this.holes.delete(seq);
     }
   }
+}
+
+/** The least of `key` over `items` (a loop: `ahead` can hold a poll's worth of rows, too many to spread into Math.min). */
+function earliest<T>(items: Iterable<T>, key: (item: T) => number): number {
+  let least = Infinity;
+  for (const item of items) least = Math.min(least, key(item));
+  return least;
 }

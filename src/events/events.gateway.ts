@@ -23,20 +23,16 @@ const KINDS: Kind[] = ['job', 'deployment', 'group', 'cluster', 'all'];
 const COLUMN: Record<Exclude<Kind, 'all'>, string> = { job: 'job_id', deployment: 'deployment_id', group: 'group_id', cluster: 'cluster_id' };
 const REPLAY_LIMIT = 20_000;
 const SENT_MEMORY = 5_000;
-/** seqs just below a client's `since` this node's feed has not reached, looked at (the feed's hole memory) */
-const HOLE_SPAN = 1000;
 
 interface Subscription {
   kind: Kind;
   id: string | null;
   /** events are held here while the replay of this subscription runs */
   queue: DeployEvent[] | null;
-  /** the client's `since`: live events up to it are not sent, except those `pending` */
+  /** the client's `since`: it has every event up to it, so live ones up to it are not sent (late ones are) */
   since: number;
   /** only these event types, when the client asked for some (`types: ['job']`: no output chunks) */
   types: readonly string[] | null;
-  /** seqs at or below `since` that had not committed when it joined: the client cannot have them, they are sent when they come */
-  pending: Set<number> | null;
 }
 
 interface Client {
@@ -89,7 +85,7 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
     io.on('connection', (socket) => this.connected(socket));
     this.io = io;
     this.feed = new EventFeed(this.dataSource, this.pubsub);
-    this.feed.onEvent((event) => this.dispatch(event));
+    this.feed.onEvent((event, late) => this.dispatch(event, late));
     await this.feed.start();
     // The handshake checked the token once; a connection outlives its revocation or expiry by this much at most.
     this.recheck = setInterval(() => void this.recheckTokens(), this.config.tokenRecheckSeconds * 1000);
@@ -172,25 +168,12 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
     // Subscribing again to the same target (a page of replay, a resubscribe) replaces it.
     client.subscriptions = client.subscriptions.filter((s) => !(s.kind === target.kind && s.id === resolved.id));
     // The replay reads the table only up to what the feed has delivered, taken in the same tick
-    // as the subscription joins: every event after it, and every hole in it, comes through the
-    // queue; an event both replayed and delivered later (a hole already committed) is sent once.
+    // as the subscription joins: everything after it comes through the queue, in feed (seq)
+    // order, so the two never overlap or leave a gap; a hole the replay found committed is sent
+    // once (sentLate).
     const upTo = this.feed!.position;
-    const since = target.since ?? 0;
-    const subscription: Subscription = { kind: target.kind, id: resolved.id, queue: [], since, types: target.types ?? null, pending: null };
+    const subscription: Subscription = { kind: target.kind, id: resolved.id, queue: [], since: target.since ?? 0, types: target.types ?? null };
     client.subscriptions.push(subscription);
-    // Below `since`: the feed delivers in commit order, not seq order, so a seq under the client's
-    // last one may be an event still in flight. The client cannot have one that commits after
-    // this point; those are sent when they come. What may still come: the feed's holes, and the
-    // seqs this node's feed has not reached yet. (One that committed while the client was away
-    // is not replayed: the client's `since` does not tell whether it had it.)
-    const maybe = target.since === undefined ? [] : this.feed!.holesUpTo(since);
-    for (let seq = Math.max(upTo + 1, since - HOLE_SPAN + 1); seq <= since; seq++) maybe.push(seq);
-    if (maybe.length) {
-      const committed = (await this.dataSource.query('SELECT seq FROM deploy_events WHERE seq = ANY($1::bigint[])', [maybe])) as { seq: string }[];
-      const done = new Set(committed.map((r) => Number(r.seq)));
-      const pending = maybe.filter((seq) => !done.has(seq));
-      if (pending.length) subscription.pending = new Set(pending);
-    }
     let replayed = 0;
     let more = false;
     let lastSeq = target.since ?? null;
@@ -224,7 +207,7 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
     }
     const queued = subscription.queue ?? [];
     subscription.queue = null;
-    for (const event of queued) if (wanted(subscription, event)) this.send(client, event);
+    for (const event of queued) this.send(client, event);
     return { ok: true, kind: target.kind, id: resolved.id, replayed, more, last_seq: lastSeq };
   }
 
@@ -248,14 +231,16 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
    * recipients' own rooms serializes the packet once and writes it to each socket, where an emit
    * per socket serialized it 100 times for 100 clients.
    */
-  private dispatch(event: DeployEvent): void {
+  private dispatch(event: DeployEvent, late: boolean): void {
     const recipients: string[] = [];
     for (const client of this.clients.values()) {
       let live = false;
       for (const subscription of client.subscriptions) {
+        // The client has it (it came from a node whose feed was ahead); a late one it may lack.
+        if (!late && event.seq <= subscription.since) continue;
         if (!matches(subscription, event, client.principal)) continue;
         if (subscription.queue) subscription.queue.push(event);
-        else if (wanted(subscription, event)) live = true;
+        else live = true;
       }
       if (live && this.admit(client, event)) recipients.push(client.socket.id);
     }
@@ -287,17 +272,6 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
     if (notification) client.socket.emit('notification', notification);
     return true;
   }
-}
-
-/**
- * Whether a live event is one the subscriber lacks: above its `since`, or below it but committed
- * after it joined (and sent once: the seq leaves `pending`).
- */
-function wanted(subscription: Subscription, event: DeployEvent): boolean {
-  if (event.seq > subscription.since) return true;
-  if (!subscription.pending?.delete(event.seq)) return false;
-  if (subscription.pending.size === 0) subscription.pending = null;
-  return true;
 }
 
 /** Adds to a set that forgets its oldest entries past `limit`. */

@@ -1,7 +1,9 @@
-// Events reach clients at commit, not in seq order: an event whose transaction commits while an
-// older seq's transaction is still open is delivered without waiting for it; the older one
-// follows when it commits, once, also to a client that reconnected in between with `since`.
-// The events are written as EventsService.record writes them (the row in the NOTIFY payload).
+// Events reach clients in seq order: an event whose transaction commits while an older seq's
+// transaction is still open waits for it (up to the feed's GAP_WAIT_MS, 1000 ms), and both come
+// in seq order, once, also to a client that reconnected in between with `since` (the last seq
+// it saw must be a position every older event is behind). Past the wait the newer one goes out
+// and the older one follows late, once. The events are written as EventsService.record writes
+// them (the row in the NOTIFY payload).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,13 +30,14 @@ interface LiveEvent {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The old feed waited GAP_WAIT_MS (1000 ms) for a missing seq before passing it; a held
- * transaction is committed as soon as the newer event arrives, or after this long: below that
- * wait, so on the old feed the newer event always came second.
+ * How long the older transaction stays open past the newer commit: well below the feed's
+ * GAP_WAIT_MS (1000 ms), and long enough that a feed delivering at commit sends the newer first.
  */
-const HOLD_MS = 900;
+const HOLD_MS = 250;
+/** Past GAP_WAIT_MS: the newer event goes out without the older one. */
+const HOLD_PAST_GAP_MS = 1600;
 
-describe('events at commit, out of seq order', () => {
+describe('events in seq order across transactions committing out of it', () => {
   let app: TestApp;
   let booksDir: string;
   const sockets: Socket[] = [];
@@ -72,7 +75,7 @@ describe('events at commit, out of seq order', () => {
     rmSync(booksDir, { recursive: true, force: true });
   });
 
-  it('delivers a commit at once past an older open transaction, and the older one once when it commits, also after a reconnect with `since`', async () => {
+  it('holds a commit behind an older open transaction and delivers both in seq order, once, also after a reconnect with `since`', async () => {
     const { deployment } = (await app.api('GET', '/api/deployments/app-1')).body;
     const jobId = randomUUID();
     const record = (client: pg.Client, chunk: string) =>
@@ -84,41 +87,55 @@ describe('events at commit, out of seq order', () => {
           [jobId, deployment.id, deployment.cluster_id, chunk],
         )
         .then((r) => Number(r.rows[0].seq));
-    const [slow, slower, fast] = [await db(), await db(), await db()];
+    const [slow, slower, slowest, fast] = [await db(), await db(), await db(), await db()];
     const seen: LiveEvent[] = [];
     const watcher = await connect(seen, jobId);
     expect(await subscribe(watcher, { deployment: 'app-1' })).toMatchObject({ ok: true });
-    const arrived = async (seq: number) => {
-      for (let t0 = Date.now(); Date.now() - t0 < HOLD_MS; await sleep(10)) if (seen.some((e) => e.seq === seq)) return;
+    const until = async (events: LiveEvent[], seq: number) => {
+      for (let i = 0; i < 200 && !events.some((e) => e.seq === seq); i++) await sleep(50);
     };
 
-    // 1. A newer commit reaches the client while the older transaction is still open.
+    // 1. The newer commit waits for the older transaction, which commits within the gap wait.
     await slow.query('BEGIN');
     const older = await record(slow, 'older');
     const newer = await record(fast, 'newer');
     expect(newer).toBeGreaterThan(older);
-    await arrived(newer);
+    await sleep(HOLD_MS);
     await slow.query('COMMIT');
-    for (let i = 0; i < 200 && !seen.some((e) => e.seq === older); i++) await sleep(50);
-    expect(seen.map((e) => e.seq)).toEqual([newer, older]);
+    await until(seen, newer);
+    expect(seen.map((e) => e.seq)).toEqual([older, newer]);
 
-    // 2. The client leaves after the newer event of another such pair and comes back with it as
-    // `since` while the older is still open: it gets the older one when it commits, once, and
-    // nothing it had.
+    // 2. The client leaves while the newer event of another such pair is held, and comes back
+    // with the last seq it saw as `since`: once the older commits, it gets both, in order, once.
     await slower.query('BEGIN');
     const older2 = await record(slower, 'older 2');
     const newer2 = await record(fast, 'newer 2');
-    await arrived(newer2);
+    await sleep(HOLD_MS / 2);
     watcher.close();
     const back: LiveEvent[] = [];
     const returning = await connect(back, jobId);
     expect(await subscribe(returning, { deployment: 'app-1', since: Math.max(...seen.map((e) => e.seq)) })).toMatchObject({ ok: true });
     await slower.query('COMMIT');
-    for (let i = 0; i < 200 && !back.some((e) => e.seq === older2); i++) await sleep(50);
+    await until(back, newer2);
     await sleep(1500); // a poll (1 s) passes: nothing more comes
-    expect(seen.map((e) => e.seq)).toEqual([newer, older, newer2]);
-    expect(back.map((e) => e.seq)).toEqual([older2]);
-    expect(back[0]!.data?.chunk).toBe('older 2');
+    expect(seen.map((e) => e.seq)).toEqual([older, newer]);
+    expect(back.map((e) => [e.seq, e.data?.chunk])).toEqual([
+      [older2, 'older 2'],
+      [newer2, 'newer 2'],
+    ]);
+
+    // 3. An older transaction open past the gap wait: the newer event goes out without it, the
+    // older one follows late when it commits, once.
+    await slowest.query('BEGIN');
+    const older3 = await record(slowest, 'older 3');
+    const newer3 = await record(fast, 'newer 3');
+    await sleep(HOLD_PAST_GAP_MS);
+    await until(back, newer3);
+    expect(back.map((e) => e.seq)).toEqual([older2, newer2, newer3]);
+    await slowest.query('COMMIT');
+    await until(back, older3);
+    await sleep(1500);
+    expect(back.map((e) => e.seq)).toEqual([older2, newer2, newer3, older3]);
   });
 
   it('carries an event too large for a NOTIFY payload by its seq, read back', async () => {
