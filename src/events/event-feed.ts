@@ -17,8 +17,11 @@
 // seq is passed (a rolled-back insert never fills) as a hole, still delivered late if it appears
 // within HOLE_MEMORY_MS: a transaction that commits slowly reaches clients out of order rather
 // than never. Writers commit within a millisecond or two of their event insert, so a gap
-// normally closes with the next notification; the old feed read the table after each NOTIFY and
-// re-polled a gap every 250 ms (59-114 ms p50 from change to client, bench/event-latency.mjs).
+// normally closes with the next notification. bench/event-latency.mjs (20 jobs, 100 clients),
+// 2-core box at load 1.5-1.8, five runs alternated, with main's single-statement engine writes
+// carrying the row in their NOTIFY: p50 17-19 ms, p99 54-60 in seq order; 16-20, p99 46-64 in
+// commit order (no measurable cost for the order); 23-27, p99 63-81 reading the table after each
+// NOTIFY with a 250 ms gap re-poll (main a96f5c3).
 //
 // Why this node's own commits go through NOTIFY too, rather than to its sockets straight from
 // the commit: the echo costs the floor (0.1-0.6 ms) and keeps one order on every node.
@@ -86,6 +89,7 @@ export class EventFeed {
   /** when the gap at `last + 1` began to hold rows back, and the timer that passes it */
   private gapSince: number | null = null;
   private gapTimer: NodeJS.Timeout | null = null;
+  private timedGap: number | null = null;
   /** seqs passed while missing → since when; in seq order (Map keeps insertion order) */
   private readonly holes = new Map<number, number>();
   private polling = false;
@@ -227,11 +231,18 @@ export class EventFeed {
     this.armGapTimer(now);
   }
 
+  /** One timer for the gap at `last + 1`, set again only when that gap changes (not per notification). */
   private armGapTimer(now: number): void {
+    if (this.gapTimer && this.timedGap === this.gapSince) return;
     if (this.gapTimer) clearTimeout(this.gapTimer);
     this.gapTimer = null;
+    this.timedGap = this.gapSince;
     if (this.gapSince === null) return;
-    this.gapTimer = setTimeout(() => this.advance(Date.now()), Math.max(0, this.gapSince + GAP_WAIT_MS - now));
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = null;
+      this.advance(Date.now());
+    }, Math.max(0, this.gapSince + GAP_WAIT_MS - now));
+    this.gapTimer.unref(); // a read back resolving after stop() must not hold the process
   }
 
   private deliver(row: EventRow, late: boolean): void {
