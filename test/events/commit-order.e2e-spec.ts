@@ -28,6 +28,20 @@ interface LiveEvent {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = async (events: LiveEvent[], seq: number) => {
+  for (let i = 0; i < 200 && !events.some((e) => e.seq === seq); i++) await sleep(50);
+};
+
+/** One output event, written and notified as EventsService.record does (the row in the payload, or its seq when too large). */
+const recordOutput = (client: pg.Client, jobId: string, deployment: { id: string; cluster_id: string }, chunk: string) =>
+  client
+    .query(
+      `WITH e AS (INSERT INTO deploy_events (type, job_id, deployment_id, cluster_id, payload)
+         VALUES ('output', $1, $2, $3, jsonb_build_object('data', jsonb_build_object('chunk', $4::text))) RETURNING *)
+       SELECT seq, pg_notify('quire_events', ${notifyPayload('e')}) FROM e`,
+      [jobId, deployment.id, deployment.cluster_id, chunk],
+    )
+    .then((r) => Number(r.rows[0].seq));
 
 /**
  * How long the older transaction stays open past the newer commit: well below the feed's
@@ -78,22 +92,11 @@ describe('events in seq order across transactions committing out of it', () => {
   it('holds a commit behind an older open transaction and delivers both in seq order, once, also after a reconnect with `since`', async () => {
     const { deployment } = (await app.api('GET', '/api/deployments/app-1')).body;
     const jobId = randomUUID();
-    const record = (client: pg.Client, chunk: string) =>
-      client
-        .query(
-          `WITH e AS (INSERT INTO deploy_events (type, job_id, deployment_id, cluster_id, payload)
-             VALUES ('output', $1, $2, $3, jsonb_build_object('data', jsonb_build_object('chunk', $4::text))) RETURNING *)
-           SELECT seq, pg_notify('quire_events', ${notifyPayload('e')}) FROM e`,
-          [jobId, deployment.id, deployment.cluster_id, chunk],
-        )
-        .then((r) => Number(r.rows[0].seq));
+    const record = (client: pg.Client, chunk: string) => recordOutput(client, jobId, deployment, chunk);
     const [slow, slower, slowest, fast] = [await db(), await db(), await db(), await db()];
     const seen: LiveEvent[] = [];
     const watcher = await connect(seen, jobId);
     expect(await subscribe(watcher, { deployment: 'app-1' })).toMatchObject({ ok: true });
-    const until = async (events: LiveEvent[], seq: number) => {
-      for (let i = 0; i < 200 && !events.some((e) => e.seq === seq); i++) await sleep(50);
-    };
 
     // 1. The newer commit waits for the older transaction, which commits within the gap wait.
     await slow.query('BEGIN');
@@ -156,5 +159,34 @@ describe('events in seq order across transactions committing out of it', () => {
     await client.query(`SELECT pg_notify('quire_events', $1)`, [String(rows[0].seq)]);
     for (let i = 0; i < 200 && seen.length === 0; i++) await sleep(50);
     expect(seen.map((e) => [e.seq, e.data?.chunk?.length])).toEqual([[Number(rows[0].seq), big.length]]);
+  });
+
+  it('passes a rolled-back seq after the gap wait, and keeps seq order behind a row read back', async () => {
+    const { deployment } = (await app.api('GET', '/api/deployments/app-1')).body;
+    const jobId = randomUUID();
+    const seen: LiveEvent[] = [];
+    const socket = await connect(seen, jobId);
+    expect(await subscribe(socket, { deployment: 'app-1' })).toMatchObject({ ok: true });
+    const [rolledBack, writer] = [await db(), await db()];
+
+    // A rolled-back insert never fills its seq: the event above it goes out after the wait.
+    await rolledBack.query('BEGIN');
+    const never = await recordOutput(rolledBack, jobId, deployment, 'rolled back');
+    const after = await recordOutput(writer, jobId, deployment, 'after the rollback');
+    await rolledBack.query('ROLLBACK');
+    await until(seen, after);
+    expect(never).toBeLessThan(after);
+
+    // A row too large for its notification is read back; the one after it, carried in its
+    // notification, comes second all the same.
+    const big = await recordOutput(writer, jobId, deployment, 'x'.repeat(20_000));
+    const small = await recordOutput(writer, jobId, deployment, 'small');
+    await until(seen, small);
+    await sleep(1500); // a poll passes: nothing more comes
+    expect(seen.map((e) => [e.seq, e.data?.chunk?.length])).toEqual([
+      [after, 'after the rollback'.length],
+      [big, 20_000],
+      [small, 'small'.length],
+    ]);
   });
 });
