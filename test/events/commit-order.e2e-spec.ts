@@ -75,6 +75,15 @@ describe('events in seq order across transactions committing out of it', () => {
     await client.connect();
     return client;
   };
+  /** A client subscribed to app-1, keeping the events of a new job id. */
+  const watchNewJob = async () => {
+    const { deployment } = (await app.api('GET', '/api/deployments/app-1')).body;
+    const jobId = randomUUID();
+    const seen: LiveEvent[] = [];
+    const socket = await connect(seen, jobId);
+    expect(await subscribe(socket, { deployment: 'app-1' })).toMatchObject({ ok: true });
+    return { deployment, jobId, seen, socket };
+  };
 
   beforeAll(async () => {
     booksDir = mkdtempSync(join(tmpdir(), 'quire-order-'));
@@ -90,13 +99,9 @@ describe('events in seq order across transactions committing out of it', () => {
   });
 
   it('holds a commit behind an older open transaction and delivers both in seq order, once, also after a reconnect with `since`', async () => {
-    const { deployment } = (await app.api('GET', '/api/deployments/app-1')).body;
-    const jobId = randomUUID();
+    const { deployment, jobId, seen, socket: watcher } = await watchNewJob();
     const record = (client: pg.Client, chunk: string) => recordOutput(client, jobId, deployment, chunk);
     const [slow, slower, slowest, fast] = [await db(), await db(), await db(), await db()];
-    const seen: LiveEvent[] = [];
-    const watcher = await connect(seen, jobId);
-    expect(await subscribe(watcher, { deployment: 'app-1' })).toMatchObject({ ok: true });
 
     // 1. The newer commit waits for the older transaction, which commits within the gap wait.
     await slow.query('BEGIN');
@@ -142,11 +147,7 @@ describe('events in seq order across transactions committing out of it', () => {
   });
 
   it('carries an event too large for a NOTIFY payload by its seq, read back', async () => {
-    const { deployment } = (await app.api('GET', '/api/deployments/app-1')).body;
-    const jobId = randomUUID();
-    const seen: LiveEvent[] = [];
-    const socket = await connect(seen, jobId);
-    expect(await subscribe(socket, { deployment: 'app-1' })).toMatchObject({ ok: true });
+    const { deployment, jobId, seen } = await watchNewJob();
     const client = await db();
     const big = 'x'.repeat(20_000);
     const { rows } = await client.query(
@@ -162,11 +163,7 @@ describe('events in seq order across transactions committing out of it', () => {
   });
 
   it('passes a rolled-back seq after the gap wait, and keeps seq order behind a row read back', async () => {
-    const { deployment } = (await app.api('GET', '/api/deployments/app-1')).body;
-    const jobId = randomUUID();
-    const seen: LiveEvent[] = [];
-    const socket = await connect(seen, jobId);
-    expect(await subscribe(socket, { deployment: 'app-1' })).toMatchObject({ ok: true });
+    const { deployment, jobId, seen } = await watchNewJob();
     const [rolledBack, writer] = [await db(), await db()];
 
     // A rolled-back insert never fills its seq: the event above it goes out after the wait.
