@@ -6,7 +6,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { DataSource } from 'typeorm';
-import { EventFeed, toDeployEvent } from './event-feed.js';
+import { EventFeed, toDeployEvent, type EventRow } from './event-feed.js';
 import { EVENT_TYPES, type DeployEvent } from './event.types.js';
 import { TokensService } from '../auth/tokens.service.js';
 import { bearerToken, maySee, scopeParam, scopeSql, type Principal } from '../auth/principal.js';
@@ -168,8 +168,9 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
     // Subscribing again to the same target (a page of replay, a resubscribe) replaces it.
     client.subscriptions = client.subscriptions.filter((s) => !(s.kind === target.kind && s.id === resolved.id));
     // The replay reads the table only up to what the feed has delivered, taken in the same tick
-    // as the subscription joins: everything after it comes through the queue, in feed order, so
-    // the two never overlap or leave a gap.
+    // as the subscription joins: everything after it comes through the queue, in feed (seq)
+    // order, so the two never overlap or leave a gap; a hole the replay found committed is sent
+    // once (sentLate).
     const upTo = this.feed!.position;
     const subscription: Subscription = { kind: target.kind, id: resolved.id, queue: [], since: target.since ?? 0, types: target.types ?? null };
     client.subscriptions.push(subscription);
@@ -188,7 +189,7 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
       const rows = (await this.dataSource.query(
         `SELECT * FROM deploy_events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${REPLAY_LIMIT}`,
         params,
-      )) as Parameters<typeof toDeployEvent>[0][];
+      )) as EventRow[];
       for (const row of rows) {
         const event = toDeployEvent(row);
         if (!this.send(client, event)) continue;
@@ -225,7 +226,13 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
     return rows.length === 1 ? { id: rows[0]!.id, clusterId: rows[0]!.cluster_id } : null;
   }
 
+  /**
+   * One live event to every client that wants it, encoded once: socket.io's broadcast to the
+   * recipients' own rooms serializes the packet once and writes it to each socket, where an emit
+   * per socket serialized it 100 times for 100 clients.
+   */
   private dispatch(event: DeployEvent, late: boolean): void {
+    const recipients: string[] = [];
     for (const client of this.clients.values()) {
       let live = false;
       for (const subscription of client.subscriptions) {
@@ -235,18 +242,30 @@ export class EventsGateway implements BeforeApplicationShutdown, OnApplicationSh
         if (subscription.queue) subscription.queue.push(event);
         else live = true;
       }
-      if (live) this.send(client, event);
+      if (live && this.admit(client, event)) recipients.push(client.socket.id);
     }
+    if (recipients.length === 0) return;
+    this.io!.to(recipients).emit('deploy_event', event);
+    metrics.eventsDelivered.inc(recipients.length);
+    const notification = notificationOf(event);
+    if (notification) this.io!.to(recipients).emit('notification', notification);
   }
 
   /**
    * Every event and notification a client gets passes here: the last scope check, whatever path
    * (replay, page, live, late) brought the event, so a new path cannot leak by forgetting one.
+   * True when the client is to get it (and it is then remembered as sent).
    */
-  private send(client: Client, event: DeployEvent): boolean {
+  private admit(client: Client, event: DeployEvent): boolean {
     if (!maySee(client.principal, event.cluster_id)) return false;
     if (client.sentLate.delete(event.seq) || client.sent.has(event.seq)) return false;
     remember(client.sent, event.seq, SENT_MEMORY);
+    return true;
+  }
+
+  /** One event to one client (replay, and live events held while its replay ran). */
+  private send(client: Client, event: DeployEvent): boolean {
+    if (!this.admit(client, event)) return false;
     client.socket.emit('deploy_event', event);
     metrics.eventsDelivered.inc();
     const notification = notificationOf(event);

@@ -24,7 +24,7 @@ export const NOTIFY_PAYLOAD_MAX = 7999;
  * row, e.g. an `INSERT ... RETURNING *` CTE; several rows make one notification each): the row
  * as JSON (`row_to_json`, what EventFeed turns into a DeployEvent), or only its seq when the JSON
  * does not fit (a large output chunk, an error with a long message), which makes every node read
- * that row back. A read back per notification is a query per event on every node: 360 events a
+ * that row back (EventFeed keeps seq order). A read back per notification is a query per event on every node: 360 events a
  * second in bench/event-latency.mjs.
  */
 export function notifyPayload(alias: string): string {
@@ -84,7 +84,7 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
     const wakeUp = wake ? `, pg_notify('${CHANNELS.jobs}', '')` : '';
     const text = this.pubsub.transactional
       ? `WITH e AS (${insert}), ${notifiedCte('n', 'e')} SELECT e.seq, e.at${wakeUp} FROM e, (SELECT count(*) FROM n) c`
-      : `${insert.replace('RETURNING *', 'RETURNING seq, at')}`;
+      : insert.replace('RETURNING *', 'RETURNING seq, at');
     const rows = await prepared<EventRow>(manager, `events_${this.pubsub.transactional ? (wake ? 'nw' : 'n') : 'p'}`, text, [
       split.map((e) => e.type),
       split.map((e) => e.job_id),
@@ -101,7 +101,8 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
   /** Call after the transaction that recorded the events committed; `wake` as in `record`. */
   publish(events: DeployEvent[], { wake = false }: { wake?: boolean } = {}): void {
     if (events.length === 0 || this.pubsub.transactional) return;
-    void this.pubsub.publish(CHANNELS.events, String(events[events.length - 1]!.seq)).catch(() => undefined);
+    // Seqs only: EventFeed reads these rows back (PubSub implementations without transactional NOTIFY).
+    void this.pubsub.publish(CHANNELS.events, events.map((e) => e.seq).join(',')).catch(() => undefined);
     if (wake) void this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
   }
 
