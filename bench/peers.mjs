@@ -59,6 +59,23 @@
 //   4 vs graphile-worker   0.04×   7.74×   8.00×  2.13×
 //   4 vs pg-boss           0.53×   0.76×   0.67×  2.37×
 //
+// 2026-12-03 12:48, quiet box (load 0.8-2.1), commit 427c63c, --jobs 1000 --workers 1,4
+// --systems quire,graphile-worker (Quire's workers at QUIRE_LOG_LEVEL=warn, as graphile-worker's
+// logger is off here):
+//
+//   system           workers   jobs/s   p50 ms   p99 ms  RSS MB
+//   quire                  1      265     13.1     20.1     164
+//   graphile-worker        1     1984      3.0      5.0      77
+//   quire                  4      166     15.0     24.0     148
+//   graphile-worker        4     1786      3.0     10.0      68
+//
+// Per one-step job Quire now sends 3.8 statements (bench/profile-job.mjs): the step's start and
+// the job's end as one autocommitted statement each (lease check, writes, history, events and
+// their NOTIFY), and a claim transaction per ~3 jobs (BEGIN with the claim lock, the claim, the
+// steps, the `running` events, COMMIT). graphile-worker sends about two. The claim, serialised
+// by the claim lock, is what bounds the drain now; the worker's CPU profile is mostly socket
+// writes to PostgreSQL (each round trip wakes a backend on this 2-core VM).
+//
 // The machine was shared: other sessions ran jest e2e suites on it around this run (load average
 // 3.9 as it started, 8 a few minutes after it ended), so the absolute figures are noisy; the
 // script now prints the load average at its start and end.

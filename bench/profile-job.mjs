@@ -9,6 +9,13 @@
 // drain (every session of the database: the worker's, and this script's few probes). With
 // --cpu-prof the worker writes a V8 CPU profile there on exit; the top self-time functions are
 // printed.
+//
+// 2026-12-03, 2,000 one-step jobs, one worker (box shared, load 4-7): statements per job 26.0
+// (f24b087) -> 17.5 (events batched, progress from known steps) -> 11.9 (BEGIN with the lease
+// check, one finish statement, one history upsert a step) -> 3.8 (a step's start and the job's
+// end each one statement). CPU per job, worker / serve / PostgreSQL: 4.5 / 1.7 / 4.3 ms ->
+// 1.9 / 1.0 / 2.0 ms. Profile top items at 3.8: idle (the worker waits on the claim), socket
+// writev to PostgreSQL, GC, module loading at start.
 import { readFileSync, readdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
