@@ -30,6 +30,8 @@ export class PostgresPubSub implements PubSub {
   private connecting: Promise<void> | null = null;
   /** the channels this node has subscribers for: LISTENed on every (re)connection */
   private readonly listening = new Set<Channel>();
+  /** the LISTENs sent after connecting, in turn */
+  private listens: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly url: string,
@@ -97,7 +99,8 @@ export class PostgresPubSub implements PubSub {
       // woken for nothing five times a job (issue 9). Until the LISTEN is in, the poller covers.
       this.listening.add(channel);
       const client = this.client;
-      if (client) void client.query(`LISTEN ${channel}`).catch(() => undefined);
+      // One at a time: pg deprecates a query sent while the client still runs another.
+      if (client) this.listens = this.listens.then(() => client.query(`LISTEN ${channel}`)).then(() => undefined, () => undefined);
     }
     return () => this.local.off(channel, listener);
   }
