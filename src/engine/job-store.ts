@@ -204,8 +204,8 @@ export class JobStore {
    * or a retry), in one statement (startAlone); otherwise with that end, in its transaction.
    */
   async stepStarted(lease: Lease, job: JobEntity, step: JobStepEntity): Promise<JobStepEntity> {
-    if (!this.pendingEnds.has(lease.jobId)) return this.startAlone(lease, job, step);
-    if (this.stepsOf.has(job.id)) return this.advanceAlone(lease, job, step);
+    // Alone only with the known steps, which give the events their progress.
+    if (this.stepsOf.has(job.id)) return this.pendingEnds.has(lease.jobId) ? this.advanceAlone(lease, job, step) : this.startAlone(lease, job, step);
     return this.owned(lease, async (manager, emit) => {
       const [row] = firstRows<StartedRow>(await manager.query(`WITH ${startedCtes('')} SELECT * FROM started`, [step.id, stepStatesLeadingTo('running')]));
       if (!row) throw new Error(`step ${step.id} cannot become 'running' from its current state`);
@@ -222,8 +222,8 @@ export class JobStore {
    * this one running from now; the attempt number comes from the update.
    */
   private async startAlone(lease: Lease, job: JobEntity, step: JobStepEntity): Promise<JobStepEntity> {
-    const known = this.stepsOf.get(job.id);
-    const progress = known ? progressOf(known.map((s) => (s.id === step.id ? { ...s, state: 'running', date_started: new Date() } : s))) : undefined;
+    const known = this.stepsOf.get(job.id)!;
+    const progress = progressOf(known.map((s) => (s.id === step.id ? { ...s, state: 'running', date_started: new Date() } : s)));
     const input: DeployEventInput = { type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'running', progress, data: { attempt: 0 } };
     const event = eventRow(input);
     const [row] = firstRows<StartedRow & { leased: number; event_seq: string | null; event_at: Date | null }>(
