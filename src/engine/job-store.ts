@@ -3,7 +3,7 @@
 // partitioned, rescued) finds no row and writes nothing (STYLE.md habit 3). Each records its
 // deploy_event in the same transaction, so no state change goes unreported.
 import { DataSource, type EntityManager } from 'typeorm';
-import { EventsService, eventRow, notifiedCte } from '../events/events.service.js';
+import { EventsService, eventColumns, eventRow, notifiedCte } from '../events/events.service.js';
 import type { DeployEvent, DeployEventInput, Progress } from '../events/event.types.js';
 import { jobStatesLeadingTo, stepStatesLeadingTo, type JobState, type StepState } from '../jobs/job-state.js';
 import type { ChainError, JobEntity } from '../jobs/job.entity.js';
@@ -313,11 +313,7 @@ export class JobStore {
           outcome.outputs === undefined ? null : JSON.stringify(outcome.outputs),
           ending.id,
           stepStatesLeadingTo('done'),
-          lessons.map((l) => l.book),
-          lessons.map((l) => l.step),
-          lessons.map((l) => l.key),
-          lessons.map((l) => l.outcome),
-          lessons.map((l) => l.value),
+          ...lessonColumns(lessons),
           job.book_name,
           ending.name,
           ending.estimate_key ?? '',
@@ -326,12 +322,7 @@ export class JobStore {
           step.estimate_key ?? '',
           learns(step),
           HISTORY_WINDOW,
-          rows.map((e) => e.type),
-          rows.map((e) => e.job_id),
-          rows.map((e) => e.step_id),
-          rows.map((e) => e.deployment_id),
-          rows.map((e) => e.group_id),
-          rows.map((e) => e.cluster_id),
+          ...eventColumns(rows),
           endEvent + 1,
           rows.map((e) => JSON.stringify(e.payload)),
         ],
@@ -356,14 +347,7 @@ export class JobStore {
             : s,
       ),
     );
-    const recorded: DeployEvent[] = rows.map(({ input, payload, step_id }, i) => ({
-      ...input,
-      ...payload,
-      ...(i === endEvent ? { data: { attempt: before.attempt, duration } } : i === endEvent + 1 ? { data: { attempt: updated.attempt } } : {}),
-      step_id,
-      seq: Number(events![i]!.seq),
-      at: new Date(events![i]!.at).toISOString(),
-    }));
+    const recorded = committedEvents(rows, events!, { [endEvent]: { attempt: before.attempt, duration }, [endEvent + 1]: { attempt: updated.attempt } });
     this.events.publish(recorded);
     return updated;
   }
@@ -602,22 +586,13 @@ export class JobStore {
           jobStatesLeadingTo('done'),
           job.sets_state ?? null,
           job.deployment_id,
-          lessons.map((l) => l.book),
-          lessons.map((l) => l.step),
-          lessons.map((l) => l.key),
-          lessons.map((l) => l.outcome),
-          lessons.map((l) => l.value),
+          ...lessonColumns(lessons),
           job.book_name,
           step.name,
           step.estimate_key ?? '',
           learns(step),
           HISTORY_WINDOW,
-          rows.map((e) => e.type),
-          rows.map((e) => e.job_id),
-          rows.map((e) => e.step_id),
-          rows.map((e) => e.deployment_id),
-          rows.map((e) => e.group_id),
-          rows.map((e) => e.cluster_id),
+          ...eventColumns(rows),
           stepEvent + 1,
           rows.map((e) => JSON.stringify(e.payload)),
         ],
@@ -639,14 +614,7 @@ export class JobStore {
           : s,
       ),
     );
-    const recorded: DeployEvent[] = rows.map(({ input, payload, step_id }, i) => ({
-      ...input,
-      ...payload,
-      ...(i === stepEvent ? { data: { attempt: before.attempt, duration } } : {}),
-      step_id,
-      seq: Number(row.events![i]!.seq),
-      at: new Date(row.events![i]!.at).toISOString(),
-    }));
+    const recorded = committedEvents(rows, row.events!, { [stepEvent]: { attempt: before.attempt, duration } });
     this.events.publish(recorded);
     countEndings(recorded);
     return endedAt;
@@ -853,7 +821,7 @@ export class JobStore {
         `INSERT INTO step_duration_history (book_name, step_name, estimate_key, outcome, samples, mean, recent)
          SELECT b, s, k, o, 1, v, ARRAY[v] FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::double precision[]) AS l(b, s, k, o, v)
          ${HISTORY_FOLD.replaceAll('$WINDOW', '$6')}`,
-        [batch.map((r) => r.book), batch.map((r) => r.step), batch.map((r) => r.key), batch.map((r) => r.outcome), batch.map((r) => r.value), HISTORY_WINDOW],
+        [...lessonColumns(batch), HISTORY_WINDOW],
       );
       rest = later;
     }
@@ -1047,6 +1015,23 @@ const HISTORY_FOLD = `ON CONFLICT (book_name, step_name, estimate_key, outcome) 
   mean = step_duration_history.mean + (EXCLUDED.mean - step_duration_history.mean) / (step_duration_history.samples + 1),
   recent = (step_duration_history.recent || EXCLUDED.mean)[greatest(1, cardinality(step_duration_history.recent) - $WINDOW::int + 2):],
   date_updated = now()`;
+
+/** Events as one statement wrote them: its seqs and times, and the data it filled in, by index. */
+function committedEvents(rows: ReturnType<typeof eventRow>[], written: { seq: string; at: string }[], data: Record<number, Record<string, unknown>>): DeployEvent[] {
+  return rows.map(({ input, payload, step_id }, i) => ({
+    ...input,
+    ...payload,
+    ...(data[i] ? { data: data[i] } : {}),
+    step_id,
+    seq: Number(written[i]!.seq),
+    at: new Date(written[i]!.at).toISOString(),
+  }));
+}
+
+/** Lessons as the five arrays the history upserts unnest: book, step, key, outcome, value. */
+function lessonColumns(lessons: LessonRow[]): [string[], string[], string[], string[], number[]] {
+  return [lessons.map((l) => l.book), lessons.map((l) => l.step), lessons.map((l) => l.key), lessons.map((l) => l.outcome), lessons.map((l) => l.value)];
+}
 
 /** A lesson with the history it goes to. */
 interface LessonRow {

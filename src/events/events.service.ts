@@ -48,6 +48,18 @@ export function eventRow(input: DeployEventInput) {
   return { input, type, job_id, step_id, deployment_id, group_id, cluster_id, payload };
 }
 
+/** Event rows as the six column arrays the inserts unnest (the payloads go apart). */
+export function eventColumns(rows: ReturnType<typeof eventRow>[]) {
+  return [
+    rows.map((e) => e.type),
+    rows.map((e) => e.job_id),
+    rows.map((e) => e.step_id),
+    rows.map((e) => e.deployment_id),
+    rows.map((e) => e.group_id),
+    rows.map((e) => e.cluster_id),
+  ];
+}
+
 // Events are rows written in the same transaction as the change they report, so there is no
 // state change without its event and no event for a change that rolled back. Once the
 // transaction commits, `publish` tells every node's EventFeed to read them.
@@ -86,12 +98,7 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
       ? `WITH e AS (${insert}), ${notifiedCte('n', 'e')} SELECT e.seq, e.at${wakeUp} FROM e, (SELECT count(*) FROM n) c`
       : insert.replace('RETURNING *', 'RETURNING seq, at');
     const rows = await prepared<EventRow>(manager, `events_${this.pubsub.transactional ? (wake ? 'nw' : 'n') : 'p'}`, text, [
-      split.map((e) => e.type),
-      split.map((e) => e.job_id),
-      split.map((e) => e.step_id),
-      split.map((e) => e.deployment_id),
-      split.map((e) => e.group_id),
-      split.map((e) => e.cluster_id),
+      ...eventColumns(split),
       split.map((e) => JSON.stringify(e.payload)),
     ]);
     const ordered = rows.map((row) => ({ seq: Number(row.seq), at: row.at })).sort((a, b) => a.seq - b.seq);
