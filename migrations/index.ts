@@ -11,6 +11,7 @@ import { LearnedOutcomes1765400000000 } from './1765400000000-learned-outcomes.j
 import { JobLinksActivity1765500000000 } from './1765500000000-job-links-activity.js';
 import { ClaimIndexes1765800000000 } from './1765800000000-claim-indexes.js';
 import { ListIndexes1765910000000 } from './1765910000000-list-indexes.js';
+import { StepDurationSamples1765920000000 } from './1765920000000-step-duration-samples.js';
 
 export const MIGRATIONS = [
   InitialSchema1763800000000,
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   JobLinksActivity1765500000000,
   ClaimIndexes1765800000000,
   ListIndexes1765910000000,
+  StepDurationSamples1765920000000,
 ];

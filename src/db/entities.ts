@@ -6,6 +6,7 @@ import { JobEntity } from '../jobs/job.entity.js';
 import { JobStepEntity } from '../jobs/job-step.entity.js';
 import { JobActivityEntity } from '../jobs/job-activity.entity.js';
 import { StepDurationEntity } from '../jobs/step-duration.entity.js';
+import { StepDurationSampleEntity } from '../jobs/step-duration-sample.entity.js';
 import { DeployEventEntity } from '../events/deploy-event.entity.js';
 import { ScheduleEntity } from '../scheduler/schedule.entity.js';
 import { ScheduleFiringEntity } from '../scheduler/schedule-firing.entity.js';
@@ -21,6 +22,7 @@ export const ENTITIES = [
   JobStepEntity,
   JobActivityEntity,
   StepDurationEntity,
+  StepDurationSampleEntity,
   DeployEventEntity,
   ScheduleEntity,
   ScheduleFiringEntity,

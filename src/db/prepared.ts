@@ -4,7 +4,7 @@
 // transactions of 6 updates on the 2-core dev box: 987 against 640 transactions/s unnamed (issue 9).
 // Only for statements whose result columns are listed: a prepared `SELECT *` fails with "cached
 // plan must not change result type" once a migration adds a column under a running node.
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, EntityTarget } from 'typeorm';
 
 interface PgClient {
   query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
@@ -16,4 +16,26 @@ export async function prepared<R>(manager: EntityManager, name: string, text: st
   if (!client) return (await manager.query(text, values)) as R[];
   const { rows } = await client.query<R>({ name: `quire_${name}`, text, values });
   return rows;
+}
+
+/**
+ * The same, on a pooled connection for one statement: the engine's autocommitted writes (a
+ * step's start, a step boundary, a job's end). Unnamed, each was planned on every call, 1 ms of
+ * its 1.4 ms in PostgreSQL (pg_stat_statements with track_planning, bench/profile-job.mjs, issue 9).
+ */
+export async function preparedAlone<R>(dataSource: DataSource, name: string, text: string, values: unknown[]): Promise<R[]> {
+  const pool = (dataSource.driver as unknown as { master: PgClient }).master;
+  const { rows } = await pool.query<R>({ name: `quire_${name}`, text, values });
+  return rows;
+}
+
+const columnLists = new WeakMap<DataSource, Map<unknown, string[]>>();
+
+/** An entity's columns as `alias."name"`, for the listed results a prepared statement needs. */
+export function columnsOf(dataSource: DataSource, entity: EntityTarget<unknown>, alias: string): string {
+  let lists = columnLists.get(dataSource);
+  if (!lists) columnLists.set(dataSource, (lists = new Map()));
+  let names = lists.get(entity);
+  if (!names) lists.set(entity, (names = dataSource.getMetadata(entity).columns.map((c) => c.databaseName)));
+  return names.map((n) => `${alias}."${n}"`).join(', ');
 }

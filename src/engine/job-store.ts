@@ -6,14 +6,14 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { EventsService, eventColumns, eventRow, notifiedCte } from '../events/events.service.js';
 import type { DeployEvent, DeployEventInput, Progress } from '../events/event.types.js';
 import { jobStatesLeadingTo, stepStatesLeadingTo, type JobState, type StepState } from '../jobs/job-state.js';
-import type { ChainError, JobEntity } from '../jobs/job.entity.js';
-import type { JobStepEntity, StepAttemptError } from '../jobs/job-step.entity.js';
+import { JobEntity, type ChainError } from '../jobs/job.entity.js';
+import { JobStepEntity, type StepAttemptError } from '../jobs/job-step.entity.js';
 import { PROGRESS_COLUMNS, progressOf } from '../jobs/job.view.js';
 import { HISTORY_WINDOW, finalOutcome, type Outcome } from '../jobs/estimates.js';
 import { notifiesOn, oweNotifications } from '../notifications/notification-store.js';
 import type { Outcome as NotifyOutcome } from '../notifications/notification-content.js';
 import { metrics } from '../observability/metrics.js';
-import { prepared } from '../db/prepared.js';
+import { columnsOf, prepared, preparedAlone } from '../db/prepared.js';
 
 export class LeaseLostError extends Error {
   constructor(readonly jobId: string) {
@@ -42,6 +42,9 @@ export interface ClaimOptions {
 // and under four busy workers that was up to ~50 ms before the previous job of the deployment
 // ended (its date_done), so the recorded runs of one deployment appeared to overlap.
 const CLAIM_LOCK = 7_140_023;
+
+/** Held by the one statement folding lessons into histories (foldLessons). */
+const FOLD_LOCK = 7_140_024;
 
 /**
  * How long a store transaction may sit idle before PostgreSQL ends it. A worker paused
@@ -80,7 +83,8 @@ const STALLED_TRANSACTION_MS = 5000;
 // statistics it did: every older live job read per candidate, 250 ms a claim with 1,000 queued).
 const LIVE_LOCKS = (alias: string) => `(CASE WHEN ${alias}.state IN ('scheduled', 'running') THEN ${alias}.locks ELSE '{}'::text[] END)`;
 
-export const CLAIM_SQL = `
+/** The claim, returning `returning` of each claimed job (listed, for a prepared statement). */
+const claimSql = (returning: string) => `
 WITH busy AS (
   SELECT r.channel, count(*) AS running FROM jobs r
   WHERE r.state = 'running' AND r.lease_token IS NOT NULL
@@ -111,7 +115,6 @@ head AS (
               AND (o.date_created, o.id) < (q.date_created, q.id)))
       )
     )
-  ORDER BY q.priority, q.date_created, q.id
   LIMIT $5
 ),
 candidate AS (
@@ -125,7 +128,10 @@ candidate AS (
 UPDATE jobs SET state = 'running', lease_token = gen_random_uuid(), lease_expires_at = clock_timestamp() + make_interval(secs => $4),
   locked_by = $1, date_running = COALESCE(date_running, clock_timestamp())
 FROM candidate WHERE jobs.id = candidate.id
-RETURNING jobs.*, EXTRACT(EPOCH FROM clock_timestamp() - jobs.run_at)::float8 AS claim_wait_s`;
+RETURNING ${returning}, EXTRACT(EPOCH FROM clock_timestamp() - jobs.run_at)::float8 AS claim_wait_s`;
+
+/** The claim as bench/profile-job.mjs explains it. */
+export const CLAIM_SQL = claimSql('jobs.*');
 
 export class JobStore {
   /** The lessons of an owned transaction, by its manager: folded last (`now`) or kept for the next (see learn). */
@@ -141,6 +147,8 @@ export class JobStore {
    * (four statements of a one-step job's 26, issue 9).
    */
   private readonly stepsOf = new Map<string, JobStepEntity[]>();
+  /** This node recorded lesson samples since it last folded them (foldLessonsIfTaught). */
+  private taught = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -151,7 +159,13 @@ export class JobStore {
   async claim(options: ClaimOptions, limit = 1): Promise<JobEntity[]> {
     return this.transaction(async (manager, emit) => {
       const jobs = firstRows<JobEntity & { claim_wait_s?: number }>(
-        await manager.query(CLAIM_SQL, [options.workerId, JSON.stringify(options.channels), options.defaultCapacity, options.leaseSeconds, limit]),
+        await prepared(manager, 'claim', claimSql(columnsOf(this.dataSource, JobEntity, 'jobs')), [
+          options.workerId,
+          JSON.stringify(options.channels),
+          options.defaultCapacity,
+          options.leaseSeconds,
+          limit,
+        ]),
       );
       if (jobs.length) {
         const steps = await manager.query(`SELECT * FROM job_steps WHERE job_id = ANY($1::uuid[]) ORDER BY position`, [jobs.map((j) => j.id)]);
@@ -175,6 +189,11 @@ export class JobStore {
     );
     const row = firstRow<{ cancel_requested: boolean }>(rows);
     return { alive: !!row, cancelRequested: row?.cancel_requested ?? false };
+  }
+
+  /** The started CTE's result columns, listed: a prepared statement's results may not change under it (src/db/prepared.ts). */
+  private startedColumns(): string {
+    return `${columnsOf(this.dataSource, JobStepEntity, 'started')}, started.taught_retried, started.taught_lead`;
   }
 
   /** The job's steps in order: as the claim loaded them, for a job this node runs. */
@@ -227,7 +246,9 @@ export class JobStore {
     const input: DeployEventInput = { type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'running', progress, data: { attempt: 0 } };
     const event = eventRow(input);
     const [row] = firstRows<StartedRow & { leased: number; event_seq: string | null; event_at: Date | null }>(
-      await this.dataSource.query(
+      await preparedAlone(
+        this.dataSource,
+        'start_alone',
         `WITH lease AS (SELECT id FROM jobs WHERE id = $3 AND lease_token = $4 FOR UPDATE),
            ${startedCtes(' AND EXISTS (SELECT 1 FROM lease)')},
            event AS (
@@ -235,7 +256,7 @@ export class JobStore {
              SELECT 'step', $3, $1, $5, $6, $7, jsonb_set($8::jsonb, '{data,attempt}', to_jsonb(started.attempt)) FROM started
              RETURNING *),
            ${notifiedCte('notified', 'event')}
-         SELECT (SELECT count(*) FROM lease)::int AS leased, started.*, event.seq AS event_seq, event.at AS event_at, (SELECT count(*) FROM notified) AS notified
+         SELECT (SELECT count(*) FROM lease)::int AS leased, ${this.startedColumns()}, event.seq AS event_seq, event.at AS event_at, (SELECT count(*) FROM notified) AS notified
          FROM (SELECT 1) one LEFT JOIN started ON true LEFT JOIN event ON true`,
         [step.id, stepStatesLeadingTo('running'), lease.jobId, lease.token, job.deployment_id, job.group_id, job.cluster_id, JSON.stringify(event.payload)],
       ),
@@ -268,8 +289,10 @@ export class JobStore {
     const endEvent = outcome.chunk ? 1 : 0;
     const rows = inputs.map(eventRow);
     const lessons = this.keptLessons.get(lease.jobId) ?? [];
-    const [row] = firstRows<StartedRow & { leased: number; ended_duration: number | null; events: { seq: string; at: string }[] | null }>(
-      await this.dataSource.query(
+    const [row] = firstRows<StartedRow & { leased: number; ended_duration: number | null; events: { seq: string; at: string }[] | null; folded: string }>(
+      await preparedAlone(
+        this.dataSource,
+        'advance_alone',
         `WITH lease AS (SELECT id FROM jobs WHERE id = $3 AND lease_token = $4 FOR UPDATE),
          stepped AS (
            UPDATE job_steps SET state = 'done', date_finished = now(), duration = EXTRACT(EPOCH FROM (now() - date_started)),
@@ -283,23 +306,22 @@ export class JobStore {
            UNION ALL SELECT $15::text, $19::text, $20::text, o, v FROM started,
              LATERAL (VALUES ('retried', started.taught_retried), ('lead', started.taught_lead)) AS d(o, v) WHERE $21 AND v >= 0),
          history AS (
-           INSERT INTO step_duration_history (book_name, step_name, estimate_key, outcome, samples, mean, recent)
-           SELECT b, s, k, o, 1, v, ARRAY[v] FROM lessons WHERE EXISTS (SELECT 1 FROM started)
-           ${HISTORY_FOLD.replaceAll('$WINDOW', '$22')}
+           ${SAMPLES_INSERT}
+           SELECT b, s, k, o, v FROM lessons WHERE EXISTS (SELECT 1 FROM started)
            RETURNING 1),
          event AS (
            INSERT INTO deploy_events (type, job_id, step_id, deployment_id, group_id, cluster_id, payload)
            SELECT type, job_id, step_id, deployment_id, group_id, cluster_id,
-             CASE WHEN ord = $29 THEN jsonb_set(payload, '{data,duration}', COALESCE(to_jsonb((SELECT duration FROM stepped)), 'null'::jsonb))
-                  WHEN ord = $29 + 1 THEN jsonb_set(payload, '{data,attempt}', to_jsonb((SELECT attempt FROM started)))
+             CASE WHEN ord = $28 THEN jsonb_set(payload, '{data,duration}', COALESCE(to_jsonb((SELECT duration FROM stepped)), 'null'::jsonb))
+                  WHEN ord = $28 + 1 THEN jsonb_set(payload, '{data,attempt}', to_jsonb((SELECT attempt FROM started)))
                   ELSE payload END
-           FROM unnest($23::text[], $24::uuid[], $25::uuid[], $26::uuid[], $27::uuid[], $28::uuid[], $30::jsonb[])
+           FROM unnest($22::text[], $23::uuid[], $24::uuid[], $25::uuid[], $26::uuid[], $27::uuid[], $29::jsonb[])
              WITH ORDINALITY AS e(type, job_id, step_id, deployment_id, group_id, cluster_id, payload, ord)
            WHERE EXISTS (SELECT 1 FROM started)
            ORDER BY ord
            RETURNING *),
          ${notifiedCte('notified', 'event')}
-         SELECT (SELECT count(*) FROM lease)::int AS leased, started.*, (SELECT duration FROM stepped) AS ended_duration,
+         SELECT (SELECT count(*) FROM lease)::int AS leased, ${this.startedColumns()}, (SELECT duration FROM stepped) AS ended_duration,
            (SELECT json_agg(json_build_object('seq', seq, 'at', at) ORDER BY seq) FROM event) AS events,
            (SELECT count(*) FROM history) AS folded, (SELECT count(*) FROM notified) AS notified
          FROM (SELECT 1) one LEFT JOIN started ON true`,
@@ -321,7 +343,6 @@ export class JobStore {
           step.name,
           step.estimate_key ?? '',
           learns(step),
-          HISTORY_WINDOW,
           ...eventColumns(rows),
           endEvent + 1,
           rows.map((e) => JSON.stringify(e.payload)),
@@ -332,6 +353,7 @@ export class JobStore {
     if (!row.id || !row.events) throw new Error(`step ${step.id} cannot become 'running' from its current state`);
     this.pendingEnds.delete(lease.jobId);
     this.keptLessons.delete(lease.jobId);
+    this.taught ||= Number(row.folded) > 0;
     const { leased: _leased, ended_duration, events, taught_retried: _retried, taught_lead: _lead, ...updated } = row as typeof row & { folded?: unknown; notified?: unknown };
     delete (updated as { folded?: unknown }).folded;
     delete (updated as { notified?: unknown }).notified;
@@ -533,8 +555,10 @@ export class JobStore {
     const rows = inputs.map(eventRow);
     const kept = this.keptLessons.get(lease.jobId) ?? [];
     const lessons = learns(step) ? kept : [];
-    const [row] = firstRows<{ leased: number; date_done: Date | null; duration: number | null; events: { seq: string; at: string }[] | null }>(
-      await this.dataSource.query(
+    const [row] = firstRows<{ leased: number; date_done: Date | null; duration: number | null; events: { seq: string; at: string }[] | null; folded: string }>(
+      await preparedAlone(
+        this.dataSource,
+        'finish_alone',
         `WITH lease AS (SELECT id FROM jobs WHERE id = $1 AND lease_token = $2 FOR UPDATE),
          stepped AS (
            UPDATE job_steps SET state = 'done', date_finished = now(), duration = EXTRACT(EPOCH FROM (now() - date_started)),
@@ -554,15 +578,14 @@ export class JobStore {
            UNION ALL SELECT $18::text, $19::text, $20::text, o, v FROM stepped,
              LATERAL (VALUES ('done', stepped.duration), ('ran', 1::double precision)) AS d(o, v) WHERE $21 AND stepped.duration IS NOT NULL),
          history AS (
-           INSERT INTO step_duration_history (book_name, step_name, estimate_key, outcome, samples, mean, recent)
-           SELECT b, s, k, o, 1, v, ARRAY[v] FROM lessons WHERE EXISTS (SELECT 1 FROM ended)
-           ${HISTORY_FOLD.replaceAll('$WINDOW', '$22')}
+           ${SAMPLES_INSERT}
+           SELECT b, s, k, o, v FROM lessons WHERE EXISTS (SELECT 1 FROM ended)
            RETURNING 1),
          event AS (
            INSERT INTO deploy_events (type, job_id, step_id, deployment_id, group_id, cluster_id, payload)
            SELECT type, job_id, step_id, deployment_id, group_id, cluster_id,
-             CASE WHEN ord = $29 THEN jsonb_set(payload, '{data,duration}', COALESCE(to_jsonb((SELECT duration FROM stepped)), 'null'::jsonb)) ELSE payload END
-           FROM unnest($23::text[], $24::uuid[], $25::uuid[], $26::uuid[], $27::uuid[], $28::uuid[], $30::jsonb[])
+             CASE WHEN ord = $28 THEN jsonb_set(payload, '{data,duration}', COALESCE(to_jsonb((SELECT duration FROM stepped)), 'null'::jsonb)) ELSE payload END
+           FROM unnest($22::text[], $23::uuid[], $24::uuid[], $25::uuid[], $26::uuid[], $27::uuid[], $29::jsonb[])
              WITH ORDINALITY AS e(type, job_id, step_id, deployment_id, group_id, cluster_id, payload, ord)
            WHERE EXISTS (SELECT 1 FROM ended)
            ORDER BY ord
@@ -591,7 +614,6 @@ export class JobStore {
           step.name,
           step.estimate_key ?? '',
           learns(step),
-          HISTORY_WINDOW,
           ...eventColumns(rows),
           stepEvent + 1,
           rows.map((e) => JSON.stringify(e.payload)),
@@ -602,6 +624,7 @@ export class JobStore {
     if (!row.date_done || !row.events) throw new Error(`job ${job.id} cannot become 'done' from its current state`);
     this.pendingEnds.delete(lease.jobId);
     this.keptLessons.delete(lease.jobId);
+    this.taught ||= Number(row.folded) > 0;
     const duration = row.duration === null ? null : Number(row.duration);
     if (duration !== null) metrics.stepDuration.observe({ kind: step.kind, outcome: 'done' }, duration);
     // Known as written, for what reads them before the job leaves this node (its chain links render from the outputs).
@@ -799,32 +822,51 @@ export class JobStore {
     if (rows.length) this.keptLessons.set(jobId, [...(this.keptLessons.get(jobId) ?? []), ...rows]);
   }
 
-  /**
-   * Folds values into their histories in one atomic upsert: a running mean, and the last
-   * HISTORY_WINDOW values for means and percentiles. One row of a history per statement (an
-   * upsert may not touch a row twice): a repeated key goes to the next statement.
-   */
+  /** Records lessons as samples, folded into their histories later (foldLessons). */
   private async foldHistory(manager: EntityManager, lessons: LessonRow[]): Promise<void> {
-    let rest = lessons;
-    while (rest.length) {
-      const seen = new Set<string>();
-      const batch: LessonRow[] = [];
-      const later: LessonRow[] = [];
-      for (const row of rest) {
-        const key = JSON.stringify([row.book, row.step, row.key, row.outcome]);
-        (seen.has(key) ? later : batch).push(row);
-        seen.add(key);
-      }
-      await prepared(
-        manager,
-        'history',
-        `INSERT INTO step_duration_history (book_name, step_name, estimate_key, outcome, samples, mean, recent)
-         SELECT b, s, k, o, 1, v, ARRAY[v] FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::double precision[]) AS l(b, s, k, o, v)
-         ${HISTORY_FOLD.replaceAll('$WINDOW', '$6')}`,
-        [...lessonColumns(batch), HISTORY_WINDOW],
-      );
-      rest = later;
-    }
+    if (!lessons.length) return;
+    this.taught = true;
+    await prepared(
+      manager,
+      'samples',
+      `${SAMPLES_INSERT} SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::double precision[])`,
+      lessonColumns(lessons),
+    );
+  }
+
+  /** Folds lessons when this node recorded some since it last folded (samples left by a node that died go with them). */
+  async foldLessonsIfTaught(): Promise<number> {
+    return this.taught ? this.foldLessons() : 0;
+  }
+
+  /**
+   * Folds the oldest recorded samples into their histories, up to `batch`, in one statement:
+   * a running mean and the last HISTORY_WINDOW values, as foldDuration does one at a time.
+   * One folder at a time (the advisory lock; another returns 0 at once), so histories take
+   * samples in the order they were written. Returns how many it folded.
+   */
+  async foldLessons(batch = 5000): Promise<number> {
+    this.taught = false;
+    const [row] = firstRows<{ folded: number }>(
+      await this.dataSource.query(
+        `WITH folder AS (SELECT pg_try_advisory_xact_lock(${FOLD_LOCK}) AS held),
+         taken AS (
+           DELETE FROM step_duration_samples WHERE id IN (SELECT id FROM step_duration_samples ORDER BY id LIMIT $1) AND (SELECT held FROM folder)
+           RETURNING *),
+         taught AS (
+           SELECT book_name, step_name, estimate_key, outcome, count(*)::int AS samples, avg(value) AS mean,
+             (array_agg(value ORDER BY id))[greatest(1, count(*)::int - $2::int + 1):] AS recent
+           FROM taken GROUP BY 1, 2, 3, 4),
+         folded AS (
+           INSERT INTO step_duration_history (book_name, step_name, estimate_key, outcome, samples, mean, recent)
+           SELECT * FROM taught
+           ${HISTORY_FOLD.replaceAll('$WINDOW', '$2')}
+           RETURNING 1)
+         SELECT (SELECT count(*) FROM taken)::int AS folded, (SELECT count(*) FROM folded) AS histories`,
+        [batch, HISTORY_WINDOW],
+      ),
+    );
+    return row?.folded ?? 0;
   }
 
   private async setStep(manager: EntityManager, stepId: string, state: StepState, fields: Record<string, unknown>): Promise<JobStepEntity> {
@@ -1009,11 +1051,14 @@ function startedCtes(guard: string, previousEndsNow = false): string {
 
 type StartedRow = JobStepEntity & { taught_retried: number | null; taught_lead: number | null };
 
-/** How a lesson folds into its history: a running mean, and the last $WINDOW values (a parameter). */
+/** Where lessons are recorded: one sample row each, folded into the histories by foldLessons. */
+const SAMPLES_INSERT = `INSERT INTO step_duration_samples (book_name, step_name, estimate_key, outcome, value)`;
+
+/** How samples (EXCLUDED: their count, mean and last values) fold into a history: a running mean, and the last $WINDOW values. */
 const HISTORY_FOLD = `ON CONFLICT (book_name, step_name, estimate_key, outcome) DO UPDATE SET
-  samples = step_duration_history.samples + 1,
-  mean = step_duration_history.mean + (EXCLUDED.mean - step_duration_history.mean) / (step_duration_history.samples + 1),
-  recent = (step_duration_history.recent || EXCLUDED.mean)[greatest(1, cardinality(step_duration_history.recent) - $WINDOW::int + 2):],
+  samples = step_duration_history.samples + EXCLUDED.samples,
+  mean = step_duration_history.mean + (EXCLUDED.mean - step_duration_history.mean) * EXCLUDED.samples / (step_duration_history.samples + EXCLUDED.samples),
+  recent = (step_duration_history.recent || EXCLUDED.recent)[greatest(1, cardinality(step_duration_history.recent) + cardinality(EXCLUDED.recent) - $WINDOW::int + 1):],
   date_updated = now()`;
 
 /** Events as one statement wrote them: its seqs and times, and the data it filled in, by index. */

@@ -9,6 +9,12 @@ import type { EngineConfig } from '../config/config.js';
 /** after a retry's delay, so that the claim's `run_at <= now()` holds when it looks */
 const RETRY_WAKE_MARGIN_MS = 50;
 
+/**
+ * How often a worker that recorded lessons folds them into the histories (JobStore.foldLessons).
+ * Readers merge what is not folded yet, so this only bounds how many they merge.
+ */
+const FOLD_EVERY_MS = 1000;
+
 export class Worker {
   private readonly logger = new Logger('Worker');
   private readonly running = new Set<Promise<void>>();
@@ -51,6 +57,7 @@ export class Worker {
     this.timers.push(setInterval(() => this.wake(), this.config.pollMs));
     // Every node sweeps expired leases; the sweep skips rows another node is sweeping.
     this.timers.push(setInterval(() => void this.rescue(), Math.max(1000, (this.config.leaseSeconds * 1000) / 3)));
+    this.timers.push(setInterval(() => void this.foldLessons(), FOLD_EVERY_MS));
     this.wake();
     this.logger.log(`worker ${this.config.workerId} started (concurrency ${this.config.concurrency})`);
   }
@@ -138,6 +145,14 @@ export class Worker {
       }
     } catch (error) {
       this.logger.warn(`rescue failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async foldLessons(): Promise<void> {
+    try {
+      await this.store.foldLessonsIfTaught();
+    } catch (error) {
+      this.logger.warn(`folding lessons failed: ${(error as Error).message}`);
     }
   }
 

@@ -2,12 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { JobEntity } from './job.entity.js';
 import { JobStepEntity } from './job-step.entity.js';
-import { StepDurationEntity } from './step-duration.entity.js';
 import { compileJob, historyKey, type CompiledJob } from './job-compiler.js';
 import { jobLink, jobView, progressOf, type JobLink, type JobView } from './job.view.js';
 import { activityOf, recordActivity, recordTriggered, type ActivityView } from './job-activity.js';
 import { JOB_STATES, type JobState } from './job-state.js';
-import type { Outcome, StepHistory } from './estimates.js';
+import { foldDuration, type DurationHistory, type Outcome, type StepHistory } from './estimates.js';
 import { processSecrets } from '../engine/secrets.js';
 import { BooksService } from '../books/books.service.js';
 import { contentHash } from '../books/canonical-json.js';
@@ -658,14 +657,32 @@ export class JobsService {
     });
   }
 
-  /** What the book's steps learned so far (BOOKS.md section 7), by historyKey. */
+  /**
+   * What the book's steps learned so far (BOOKS.md section 7), by historyKey: each history with
+   * the samples recorded since it was last folded (JobStore.foldLessons) folded in, oldest first.
+   */
   private async historyOf(version: BookVersionEntity): Promise<Map<string, StepHistory>> {
-    const rows = await this.dataSource.getRepository(StepDurationEntity).findBy({ book_name: version.name });
+    const rows = (await this.dataSource.query(
+      `SELECT step_name, estimate_key, outcome, h.samples, h.mean, h.recent, p.pending
+       FROM (SELECT * FROM step_duration_history WHERE book_name = $1) h
+       FULL JOIN (SELECT step_name, estimate_key, outcome, array_agg(value ORDER BY id) AS pending
+                  FROM step_duration_samples WHERE book_name = $1 GROUP BY 1, 2, 3) p USING (step_name, estimate_key, outcome)`,
+      [version.name],
+    )) as {
+      step_name: string;
+      estimate_key: string;
+      outcome: Outcome;
+      samples: number | null;
+      mean: number | null;
+      recent: number[] | null;
+      pending: number[] | null;
+    }[];
     const history = new Map<string, StepHistory>();
     for (const r of rows) {
       const key = historyKey(r.step_name, r.estimate_key);
       const byOutcome = history.get(key) ?? {};
-      byOutcome[r.outcome as Outcome] = { samples: r.samples, mean: r.mean, recent: r.recent };
+      const folded = r.samples === null ? undefined : { samples: r.samples, mean: r.mean!, recent: r.recent! };
+      byOutcome[r.outcome] = (r.pending ?? []).reduce<DurationHistory | undefined>((h, value) => foldDuration(h, value), folded);
       history.set(key, byOutcome);
     }
     return history;

@@ -6,7 +6,11 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { JobStore } from '../../src/engine/job-store.js';
+import { EventsService } from '../../src/events/events.service.js';
+import { foldDuration, type DurationHistory } from '../../src/jobs/estimates.js';
 
 const FIXTURES = join(process.cwd(), 'test/fixtures/service-books');
 
@@ -149,6 +153,32 @@ describe('estimates and the ETA at creation', () => {
     const { rows } = await db.query(`SELECT payload FROM deploy_events WHERE job_id = $1 AND type = 'job' ORDER BY seq`, [body.job.id]);
     expect(rows[0].payload.progress).toMatchObject({ eta_basis: 'learned', eta_runs: 3 });
     expect(rows[0].payload.progress.eta_s).toBeCloseTo(7.75, 3);
+  });
+
+  it('counts what ends recorded and nobody folded yet, and folding it changes no estimate', async () => {
+    // As the engine records lessons: one sample row per finished attempt, folded later.
+    const sample = (step: string, outcome: string, values: number[], key = '') =>
+      db.query(
+        `INSERT INTO step_duration_samples (book_name, step_name, estimate_key, outcome, value) SELECT 'svc.learn', $1, $2, $3, v FROM unnest($4::float8[]) AS v`,
+        [step, key, outcome, values],
+      );
+    await sample('restore', 'done', [3, 5, 4], '{"params.size":"medium"}'); // no history yet
+    await sample('steady', 'done', [6, 6]); // on top of its history of 2, 2, 2
+    const before = await plan({ size: 'medium' });
+    expect(stepOf(before, 'restore')).toMatchObject({ estimated_duration: 4, estimate_source: 'history', estimate_runs: 3 });
+    expect(stepOf(before, 'steady')).toMatchObject({ estimate_runs: 5, estimate_p90: 6 });
+
+    const store = new JobStore(app.server.app.get(DataSource), app.server.app.get(EventsService));
+    expect(await store.foldLessons()).toBe(5);
+    expect((await db.query(`SELECT 1 FROM step_duration_samples`)).rowCount).toBe(0);
+    const { rows } = await db.query(
+      `SELECT samples, mean, recent FROM step_duration_history WHERE book_name = 'svc.learn' AND step_name = 'steady' AND outcome = 'done'`,
+    );
+    const expected = [2, 2, 2, 6, 6].reduce<DurationHistory | undefined>((h, v) => foldDuration(h, v), undefined)!;
+    expect(rows[0].samples).toBe(expected.samples);
+    expect(rows[0].mean).toBeCloseTo(expected.mean, 9);
+    expect(rows[0].recent).toEqual(expected.recent);
+    expect(await plan({ size: 'medium' })).toEqual(before);
   });
 
   it('refuses an estimate_by that names a secret or an undeclared parameter, saying where', async () => {

@@ -86,12 +86,18 @@ describe('engine: durations that learn', () => {
     await cluster?.close();
   });
 
-  const history = async (): Promise<HistoryRow[]> =>
-    (
+  const history = async (): Promise<HistoryRow[]> => {
+    // Ends record their lessons as samples; the worker folds them into the histories within a second.
+    await until(
+      'the lessons folded',
+      async () => (await cluster.db.query(`SELECT 1 FROM step_duration_samples WHERE book_name = 'svc.learn' LIMIT 1`)).rowCount === 0,
+    );
+    return (
       await cluster.db.query<HistoryRow>(
         `SELECT step_name, estimate_key, outcome, samples, recent FROM step_duration_history WHERE book_name = 'svc.learn' ORDER BY step_name, estimate_key, outcome`,
       )
     ).rows;
+  };
   const row = (rows: HistoryRow[], step: string, outcome: string, key = '') =>
     rows.find((r) => r.step_name === step && r.outcome === outcome && r.estimate_key === key);
   const jobView = async (id: string) => (await cluster.api('GET', `/api/jobs/${id}`)).body.job;
