@@ -14,6 +14,7 @@ import { notifiesOn, oweNotifications } from '../notifications/notification-stor
 import type { Outcome as NotifyOutcome } from '../notifications/notification-content.js';
 import { metrics } from '../observability/metrics.js';
 import { columnsOf, prepared, preparedAlone } from '../db/prepared.js';
+import { oneTrip, type Statement } from '../db/one-trip.js';
 
 export class LeaseLostError extends Error {
   constructor(readonly jobId: string) {
@@ -93,6 +94,8 @@ WITH busy AS (
 ),
 -- The subquery fences the queue order from the lock test: the test runs on the candidates in
 -- order, only until LIMIT of them passed, whatever plan the statistics suggest for the rest.
+-- No ORDER BY outside it (the filter keeps its order): with one, PostgreSQL planned the subquery
+-- for full retrieval, a scan and sort of every queued job, instead of walking idx_jobs_queue.
 head AS (
   SELECT q.id, q.channel, q.priority, q.date_created, q.running, q.capacity FROM (
     SELECT j.id, j.channel, j.priority, j.date_created, j.locks, j.parent_job_id, COALESCE(b.running, 0) AS running,
@@ -147,6 +150,8 @@ export class JobStore {
    * (four statements of a one-step job's 26, issue 9).
    */
   private readonly stepsOf = new Map<string, JobStepEntity[]>();
+  /** The PREPARE statements each pooled connection ran (see `transaction`). */
+  private readonly preparedOn = new WeakMap<object, Set<string>>();
   /** This node recorded lesson samples since it last folded them (foldLessonsIfTaught). */
   private taught = false;
 
@@ -155,30 +160,37 @@ export class JobStore {
     private readonly events: EventsService,
   ) {}
 
-  /** Claims up to `limit` jobs, oldest first within priority; none when nothing is eligible. */
+  /**
+   * Claims up to `limit` jobs, oldest first within priority; none when nothing is eligible.
+   * Two round trips (see `transaction`): the claim lock, the claim and the claimed jobs' steps
+   * with BEGIN, then the `running` events with COMMIT, so the lock is held over one round trip,
+   * not four. The claim and the steps' read are prepared once per connection (CLAIM_PREPARED):
+   * planning the claim took 1-2 ms, under the lock.
+   */
   async claim(options: ClaimOptions, limit = 1): Promise<JobEntity[]> {
-    return this.transaction(async (manager, emit) => {
-      const jobs = firstRows<JobEntity & { claim_wait_s?: number }>(
-        await prepared(manager, 'claim', claimSql(columnsOf(this.dataSource, JobEntity, 'jobs')), [
-          options.workerId,
-          JSON.stringify(options.channels),
-          options.defaultCapacity,
-          options.leaseSeconds,
-          limit,
-        ]),
-      );
-      if (jobs.length) {
-        const steps = await manager.query(`SELECT * FROM job_steps WHERE job_id = ANY($1::uuid[]) ORDER BY position`, [jobs.map((j) => j.id)]);
-        for (const job of jobs) this.stepsOf.set(job.id, []);
-        for (const step of steps as JobStepEntity[]) this.stepsOf.get(step.job_id)?.push(step);
-      }
+    const claim = { text: `EXECUTE quire_claim($1, $2, $3, $4, $5)`, values: [options.workerId, JSON.stringify(options.channels), options.defaultCapacity, options.leaseSeconds, limit] };
+    return this.transaction(async (_manager, emit, [, claimed, steps]) => {
+      const jobs = (claimed ?? []) as (JobEntity & { claim_wait_s?: number })[];
+      for (const job of jobs) this.stepsOf.set(job.id, []);
+      for (const step of (steps ?? []) as JobStepEntity[]) this.stepsOf.get(step.job_id)?.push(step);
       for (const job of jobs) {
         await emit({ type: 'job', ...targetOf(job), state: 'running' });
         if (job.claim_wait_s !== undefined) metrics.claimLatency.observe(Math.max(0, job.claim_wait_s));
         delete job.claim_wait_s;
       }
       return jobs;
-    }, { opening: `SELECT pg_advisory_xact_lock(${CLAIM_LOCK})` });
+    }, { prepare: this.claimPrepared(), opening: [`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`, claim, 'EXECUTE quire_claim_steps'] });
+  }
+
+  /** The claim's statements, prepared on each connection that claims (see `claim`). */
+  private claimPrepared(): string[] {
+    return [
+      `PREPARE quire_claim (text, jsonb, int, float8, int) AS ${claimSql(columnsOf(this.dataSource, JobEntity, 'jobs'))}`,
+      // The steps of the jobs this transaction claimed: the only rows of `jobs` it wrote.
+      `PREPARE quire_claim_steps AS SELECT ${columnsOf(this.dataSource, JobStepEntity, 's')} FROM job_steps s
+       WHERE s.job_id IN (SELECT id FROM jobs WHERE state = 'running' AND xmin = pg_current_xact_id_if_assigned()::xid)
+       ORDER BY s.job_id, s.position`,
+    ];
   }
 
   /** Renews the lease; reports whether it is still ours and whether someone asked to cancel. */
@@ -822,16 +834,13 @@ export class JobStore {
     if (rows.length) this.keptLessons.set(jobId, [...(this.keptLessons.get(jobId) ?? []), ...rows]);
   }
 
-  /** Records lessons as samples, folded into their histories later (foldLessons). */
-  private async foldHistory(manager: EntityManager, lessons: LessonRow[]): Promise<void> {
-    if (!lessons.length) return;
-    this.taught = true;
-    await prepared(
-      manager,
-      'samples',
-      `${SAMPLES_INSERT} SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::double precision[])`,
-      lessonColumns(lessons),
-    );
+  /** The statement recording lessons as samples, folded into their histories later (foldLessons). */
+  private samplesStatement(lessons: LessonRow[]): Statement | null {
+    if (!lessons.length) return null;
+    return {
+      text: `${SAMPLES_INSERT} SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::double precision[])`,
+      values: lessonColumns(lessons),
+    };
   }
 
   /** Folds lessons when this node recorded some since it last folded (samples left by a node that died go with them). */
@@ -909,13 +918,20 @@ export class JobStore {
     const kept = this.keptLessons.get(lease.jobId) ?? [];
     this.keptLessons.delete(lease.jobId);
     const lessons = { now: [...kept], keep: [] as LessonRow[] };
-    return this.transaction(async (manager, emit, opened) => {
-      if (opened.length === 0) throw new LeaseLostError(lease.jobId);
+    return this.transaction(async (manager, emit, [leased]) => {
+      if (!leased?.length) throw new LeaseLostError(lease.jobId);
       this.lessons.set(manager, lessons);
       if (ended) await this.endStep(manager, emit, ended.job, ended.step, ended.outcome);
       return fn(manager, emit);
     }, {
-      last: (manager) => this.foldHistory(manager, lessons.now), wakeOthers, opening: `SELECT 1 FROM jobs WHERE id = ${uuidLiteral(lease.jobId)} AND lease_token = ${uuidLiteral(lease.token)} FOR UPDATE` }).then((result) => {
+      wakeOthers,
+      opening: [{ text: `SELECT 1 FROM jobs WHERE id = $1 AND lease_token = $2 FOR UPDATE`, values: [lease.jobId, lease.token] }],
+      last: () => {
+        const statement = this.samplesStatement(lessons.now);
+        this.taught ||= statement !== null;
+        return statement;
+      },
+    }).then((result) => {
       // Forgotten only once it committed: a failed write leaves it for flushStepEnd to retry.
       if (ended && this.pendingEnds.get(lease.jobId) === ended) this.pendingEnds.delete(lease.jobId);
       this.keep(lease.jobId, lessons.keep);
@@ -933,14 +949,17 @@ export class JobStore {
 
   /**
    * The transaction under `claim`, `write` and `owned`, with the stall guard (see
-   * STALLED_TRANSACTION_MS); `opened` holds the rows of `opening`. A job event that can free a lock or a channel slot (the job ended, went back
-   * to the queue, or a step waits for a person) wakes every node's claim loop from this commit,
-   * unless `wakeOthers` is off (see `owned`). The events are inserted last but for the history
-   * upserts, in one statement (EventsService.recordAll).
+   * STALLED_TRANSACTION_MS). Two round trips when `fn` reads and writes nothing itself: BEGIN,
+   * the guard and the `opening` statements (the lease check; the claim lock, the claim and its
+   * steps) in the first, whose rows `fn` gets in `opened`; the events, the `last` statement and
+   * COMMIT in the second (src/db/one-trip.ts). Each was a round trip of its own: a claim took
+   * five, a write of an owned job four (issue 9). A job event that can free a lock or a channel
+   * slot (the job ended, went back to the queue, or a step waits for a person) wakes every
+   * node's claim loop from this commit, unless `wakeOthers` is off (see `owned`).
    */
   private async transaction<T>(
-    fn: (manager: EntityManager, emit: Emit, opened: unknown[]) => Promise<T>,
-    { wakeOthers = true, opening, last }: { wakeOthers?: boolean; opening?: string; last?: (manager: EntityManager) => Promise<void> } = {},
+    fn: (manager: EntityManager, emit: Emit, opened: unknown[][]) => Promise<T>,
+    { wakeOthers = true, prepare = [], opening = [], last }: { wakeOthers?: boolean; prepare?: string[]; opening?: (Statement | string)[]; last?: () => Statement | null } = {},
   ): Promise<T> {
     let recorded: DeployEvent[];
     let woken = false;
@@ -950,15 +969,19 @@ export class JobStore {
     const state = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
     try {
       const client = (await runner.connect()) as PgClient;
-      // BEGIN, the stall guard and the transaction's first statement (the lease check, the
-      // claim lock) in one round trip: the simple query protocol takes several statements at
-      // once, but no parameters, so `opening` holds only literals this module made (uuidLiteral).
-      // Two round trips fewer per transaction than START TRANSACTION, then the guard with the
-      // check (issue 9).
-      const results = await client.query(`BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${STALLED_TRANSACTION_MS}${opening ? `; ${opening}` : ''}`);
+      // Statements `opening` executes, prepared once on this connection (a session's prepared
+      // statements outlive its transactions; a connection that is replaced starts without them).
+      const done = this.preparedOn.get(client) ?? new Set<string>();
+      for (const text of prepare.filter((t) => !done.has(t))) {
+        await client.query(text).catch((error: { code?: string }) => {
+          if (error.code !== '42P05') throw error; // already prepared (by an attempt whose answer was lost)
+        });
+        done.add(text);
+        this.preparedOn.set(client, done);
+      }
+      const opened = (await oneTrip(client, ['BEGIN', `SET LOCAL idle_in_transaction_session_timeout = ${STALLED_TRANSACTION_MS}`, ...opening])).slice(2);
       state.isTransactionActive = true;
       state.transactionDepth = 1;
-      const opened = opening ? ([] as { rows: unknown[] }[]).concat(results as never).at(-1)!.rows : [];
       const manager = runner.manager;
       try {
         const events: DeployEventInput[] = [];
@@ -973,10 +996,10 @@ export class JobStore {
           },
           opened,
         );
-        const written = await this.events.recordAll(manager, events, { wake: woken });
-        await last?.(manager);
-        await client.query('COMMIT');
-        recorded = written;
+        const recording = this.events.recording(events, { wake: woken });
+        const closing = [recording?.statement, last?.()].filter((s): s is Statement => !!s);
+        const [written] = await oneTrip(client, [...closing, 'COMMIT']);
+        recorded = recording ? recording.read(written!) : [];
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
@@ -997,11 +1020,6 @@ interface PgClient {
   query(text: string): Promise<unknown>;
 }
 
-/** A uuid as an SQL literal, for `opening`'s parameterless text; anything else is refused. */
-function uuidLiteral(value: string): string {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) throw new Error(`not a uuid: ${JSON.stringify(value)}`);
-  return `'${value}'`;
-}
 
 
 /** How a step attempt ended; `chunk`: its last live output, sent as an `output` event before the step's. */

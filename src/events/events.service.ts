@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { DeployEvent, DeployEventInput } from './event.types.js';
 import { CHANNELS, type PubSub } from '../db/pubsub.js';
-import { prepared } from '../db/prepared.js';
+import type { Statement } from '../db/one-trip.js';
 import { PUBSUB } from '../db/pubsub.provider.js';
 import { QUIRE_CONFIG } from '../config/config.module.js';
 import type { QuireConfig } from '../config/config.js';
@@ -75,13 +75,14 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   /**
-   * Records a transaction's events in one statement, in the order given (their seqs follow it),
-   * and returns them as clients receive them. `wake`: the same commit also wakes every node's
-   * claim loop (the job left a worker). One INSERT for all of a transaction's events, not one
-   * each: a one-step job writes five events in three transactions (issue 9).
+   * The statement that records a transaction's events, in the order given (their seqs follow
+   * it), and how to read what it returns as clients receive the events. `wake`: the same commit
+   * also wakes every node's claim loop (the job left a worker). One INSERT for all of a
+   * transaction's events, not one each: a one-step job writes five events in three transactions
+   * (issue 9). JobStore sends it with the transaction's COMMIT, in one round trip.
    */
-  async recordAll(manager: EntityManager, inputs: DeployEventInput[], { wake = false }: { wake?: boolean } = {}): Promise<DeployEvent[]> {
-    if (inputs.length === 0) return [];
+  recording(inputs: DeployEventInput[], { wake = false }: { wake?: boolean } = {}): { statement: Statement; read(rows: unknown[]): DeployEvent[] } | null {
+    if (inputs.length === 0) return null;
     const split = inputs.map(eventRow);
     // With NOTIFY that follows the commit (PostgreSQL), the insert announces itself: delivered
     // when this transaction commits, never for one that rolls back, and without a separate
@@ -97,12 +98,13 @@ export class EventsService implements OnApplicationBootstrap, OnApplicationShutd
     const text = this.pubsub.transactional
       ? `WITH e AS (${insert}), ${notifiedCte('n', 'e')} SELECT e.seq, e.at${wakeUp} FROM e, (SELECT count(*) FROM n) c`
       : insert.replace('RETURNING *', 'RETURNING seq, at');
-    const rows = await prepared<EventRow>(manager, `events_${this.pubsub.transactional ? (wake ? 'nw' : 'n') : 'p'}`, text, [
-      ...eventColumns(split),
-      split.map((e) => JSON.stringify(e.payload)),
-    ]);
-    const ordered = rows.map((row) => ({ seq: Number(row.seq), at: row.at })).sort((a, b) => a.seq - b.seq);
-    return split.map(({ input, step_id, payload }, i) => ({ ...input, ...payload, step_id, seq: ordered[i]!.seq, at: ordered[i]!.at.toISOString() }));
+    return {
+      statement: { text, values: [...eventColumns(split), split.map((e) => JSON.stringify(e.payload))] },
+      read: (rows) => {
+        const ordered = (rows as EventRow[]).map((row) => ({ seq: Number(row.seq), at: row.at })).sort((a, b) => a.seq - b.seq);
+        return split.map(({ input, step_id, payload }, i) => ({ ...input, ...payload, step_id, seq: ordered[i]!.seq, at: ordered[i]!.at.toISOString() }));
+      },
+    };
   }
 
   /** Call after the transaction that recorded the events committed; `wake` as in `record`. */
