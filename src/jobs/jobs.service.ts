@@ -137,10 +137,10 @@ export class JobsService {
     }
     const version = await this.bookFor(request, target);
     const compiled = await this.compile(version, target, request.params, request.triggeredBy);
-    const stored = await this.storeJob(compiled, request, requestHash);
-    // Wake the workers of every node; their poll finds the job anyway if this is lost.
-    if (stored.created) await this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
-    return stored;
+    // The commit that stores the job wakes the workers of every node (its `scheduled` event, see
+    // JobStore.transaction); their poll finds the job anyway if the wake-up is lost. A second
+    // NOTIFY here cost a round trip and sent every worker into an empty claim (issue 9).
+    return this.storeJob(compiled, request, requestHash);
   }
 
   /**
@@ -202,7 +202,7 @@ export class JobsService {
     for (let i = 0; i < compiled.length; i += FAN_OUT_BATCH) {
       await this.storeBatch(compiled.slice(i, i + FAN_OUT_BATCH), result);
     }
-    if (result.created) await this.pubsub.publish(CHANNELS.jobs).catch(() => undefined);
+    // Each batch's commit woke the workers (see trigger).
     return result;
   }
 
