@@ -2,6 +2,7 @@
 // rejected it, with their note. Written inside the transaction of the change it records.
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ActivityKind } from './job-activity.entity.js';
+import type { Statement } from '../db/one-trip.js';
 
 export interface ActivityView {
   at: string;
@@ -21,13 +22,16 @@ export async function recordActivity(
   what: ActivityKind,
   extra: { step?: string; note?: string } = {},
 ): Promise<void> {
-  await manager.query(`INSERT INTO job_activity (job_id, by, what, step, note) VALUES ($1, $2, $3, $4, $5)`, [
-    jobId,
-    actorOf(by),
-    what,
-    extra.step ?? null,
-    extra.note ?? null,
-  ]);
+  const { text, values } = activityStatement(jobId, by, what, extra);
+  await manager.query(text, values);
+}
+
+/** The insert recordActivity runs, for a transaction that sends it with its commit (JobStore.write). */
+export function activityStatement(jobId: string, by: string, what: ActivityKind, extra: { step?: string; note?: string } = {}): Statement {
+  return {
+    text: `INSERT INTO job_activity (job_id, by, what, step, note) VALUES ($1, $2, $3, $4, $5)`,
+    values: [jobId, actorOf(by), what, extra.step ?? null, extra.note ?? null],
+  };
 }
 
 /** One `triggered` entry for each of many jobs created together, in one statement. */

@@ -4,7 +4,7 @@ import { JobEntity } from './job.entity.js';
 import { JobStepEntity } from './job-step.entity.js';
 import { compileJob, historyKey, type CompiledJob } from './job-compiler.js';
 import { jobLink, jobView, progressOf, type JobLink, type JobView } from './job.view.js';
-import { activityOf, recordActivity, recordTriggered, type ActivityView } from './job-activity.js';
+import { activityOf, activityStatement, recordActivity, recordTriggered, type ActivityView } from './job-activity.js';
 import { JOB_STATES, type JobState } from './job-state.js';
 import { foldDuration, type DurationHistory, type Outcome, type StepHistory } from './estimates.js';
 import { processSecrets } from '../engine/secrets.js';
@@ -689,29 +689,33 @@ export class JobsService {
   }
 
   private async storeJob(compiled: CompiledJob, request: TriggerRequest, requestHash: string): Promise<TriggerResult> {
-    const outcome = await this.store.write(async (manager, emit) => {
-      // Held until the job is stored: a deployment deleted meanwhile is either gone before this
-      // (the trigger answers 404) or waits, then sees this job and refuses (409).
-      if (compiled.deployment_id) {
-        const rows = firstRows(await manager.query(`SELECT 1 FROM deployments WHERE id = $1 FOR SHARE`, [compiled.deployment_id]));
-        if (rows.length === 0) throw notFound('deployment', request.target);
-      }
-      const inserted = await manager
-        .createQueryBuilder()
-        .insert()
-        .into(JobEntity)
-        .values(jobRow(compiled, request, requestHash, new Date()) as never)
-        .orIgnore()
-        .returning(['id'])
-        .execute();
-      if (inserted.raw.length === 0) return { existing: await this.findDuplicate(manager, compiled, request, requestHash) };
+    // Held until the job is stored: a deployment deleted meanwhile is either gone before this
+    // (the trigger answers 404) or waits, then sees this job and refuses (409). Locked with the
+    // transaction's BEGIN; the steps and the activity go with its COMMIT (JobStore.write).
+    const lockDeployment = compiled.deployment_id ? [{ text: `SELECT 1 FROM deployments WHERE id = $1 FOR SHARE`, values: [compiled.deployment_id] }] : [];
+    const outcome = await this.store.write(
+      async (manager, emit, { opened: [deployment], later }) => {
+        if (compiled.deployment_id && !deployment?.length) throw notFound('deployment', request.target);
+        const inserted = await manager
+          .createQueryBuilder()
+          .insert()
+          .into(JobEntity)
+          .values(jobRow(compiled, request, requestHash, new Date()) as never)
+          .orIgnore()
+          .returning(['id'])
+          .execute();
+        if (inserted.raw.length === 0) return { existing: await this.findDuplicate(manager, compiled, request, requestHash) };
 
-      await manager.insert(JobStepEntity, stepRows(compiled) as never);
-      await recordActivity(manager, compiled.id, request.triggeredBy, 'triggered');
-      await emit(createdEvent(compiled));
-      if (compiled.skip_reason !== null) await oweNotifications(manager, compiled, 'done');
-      return { existing: null };
-    });
+        const [text, values] = manager.createQueryBuilder().insert().into(JobStepEntity).values(stepRows(compiled) as never).getQueryAndParameters();
+        later({ text, values });
+        later(activityStatement(compiled.id, request.triggeredBy, 'triggered'));
+        // Its progress is given: nothing reads the steps before they are inserted with the commit.
+        await emit(createdEvent(compiled));
+        if (compiled.skip_reason !== null) await oweNotifications(manager, compiled, 'done');
+        return { existing: null };
+      },
+      { opening: lockDeployment },
+    );
     // Read after the transaction, from the committed rows as any other reader sees them.
     if (outcome.existing) return { job: await this.get(outcome.existing, request.principal), created: false };
     metrics.jobsCreated.inc({ book: compiled.book_name });
