@@ -412,27 +412,32 @@ export class JobsService {
    */
   async get(ref: string, principal?: Principal, created?: { skipped: boolean }): Promise<JobDetail> {
     const job = await this.visibleJob(ref, principal);
-    const steps = await this.dataSource.getRepository(JobStepEntity).find({ where: { job_id: job.id }, order: { position: 'ASC' } });
     const repo = this.dataSource.getRepository(JobEntity);
     // A trigger step that waits sets parent_job_id; chains and steps that do not wait leave
     // `triggered_by: job:<id>`. Either way it is the job that made this one.
     const parentId = job.parent_job_id ?? /^job:([0-9a-f-]{36})$/.exec(job.triggered_by)?.[1] ?? null;
-    const parent = parentId ? await repo.findOneBy({ id: parentId }) : null;
-    const children = created
-      ? []
-      : await repo
-          .createQueryBuilder('j')
-          .where('(j.parent_job_id = :id OR j.triggered_by = :by)', { id: job.id, by: `job:${job.id}` })
-          .orderBy('j.date_created', 'ASC')
-          .take(100)
-          .getMany();
+    // The reads are independent: side by side on the pool, not one round trip after another.
+    const [steps, parent, children, activity, notifications] = await Promise.all([
+      this.dataSource.getRepository(JobStepEntity).find({ where: { job_id: job.id }, order: { position: 'ASC' } }),
+      parentId ? repo.findOneBy({ id: parentId }) : null,
+      created
+        ? []
+        : repo
+            .createQueryBuilder('j')
+            .where('(j.parent_job_id = :id OR j.triggered_by = :by)', { id: job.id, by: `job:${job.id}` })
+            .orderBy('j.date_created', 'ASC')
+            .take(100)
+            .getMany(),
+      activityOf(this.dataSource, job.id),
+      created && !created.skipped ? [] : new NotificationStore(this.dataSource).forJob(job.id),
+    ]);
     const visible = (j: JobEntity) => !principal || maySee(principal, j.cluster_id);
     return {
       ...jobView(job, steps),
       parent: parent && visible(parent) ? jobLink(parent) : null,
       children: children.filter(visible).map(jobLink),
-      activity: await activityOf(this.dataSource, job.id),
-      notifications: created && !created.skipped ? [] : await new NotificationStore(this.dataSource).forJob(job.id),
+      activity,
+      notifications,
     };
   }
 
