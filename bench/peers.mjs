@@ -69,7 +69,24 @@
 //   quire                  4      166     15.0     24.0     148
 //   graphile-worker        4     1786      3.0     10.0      68
 //
-// Per one-step job Quire now sends 3.8 statements (bench/profile-job.mjs): the step's start and
+// 2026-12-03 14:55, commit 6528d71, --jobs 2000 --workers 1,4 --systems quire,graphile-worker
+// (the box slower for both than at 12:48; load 2.3-3.2):
+//
+//   system           workers   jobs/s   p50 ms   p99 ms  RSS MB
+//   quire                  1      331     12.6     19.6     177
+//   graphile-worker        1     1643      3.0      7.0      81
+//   quire                  4      186     20.1     36.7     145
+//   graphile-worker        4     1306      4.0      7.0      73
+//
+// Per one-step job Quire now sends 2.7 statements: a step's start and the job's end as one
+// prepared statement each, and per ~3.5 jobs a claim transaction of two round trips (BEGIN,
+// the claim lock, the claim and the claimed steps; the `running` events with COMMIT). Lessons
+// are inserted as samples and folded each second: every job end had waited for the previous
+// end's lock on the book step's one history row. What bounds the drain now is PostgreSQL's CPU
+// (3.2 ms a job: no update of `jobs` is HOT, four events with their NOTIFY) and the NOTIFY
+// lock, which serialises notifying commits with their WAL flush (README, "Hot path").
+//
+// Before 6528d71: Quire sent 3.8 statements: the step's start and
 // the job's end as one autocommitted statement each (lease check, writes, history, events and
 // their NOTIFY), and a claim transaction per ~3 jobs (BEGIN with the claim lock, the claim, the
 // steps, the `running` events, COMMIT). graphile-worker sends about two. The claim, serialised
