@@ -90,7 +90,7 @@
 // the job's end as one autocommitted statement each (lease check, writes, history, events and
 // their NOTIFY), and a claim transaction per ~3 jobs (BEGIN with the claim lock, the claim, the
 // steps, the `running` events, COMMIT). graphile-worker sends about two. The claim, serialised
-// by the claim lock, is what bounds the drain now; the worker's CPU profile is mostly socket
+// by the claim lock, bounded the drain then; the worker's CPU profile was mostly socket
 // writes to PostgreSQL (each round trip wakes a backend on this 2-core VM).
 //
 // The machine was shared: other sessions ran jest e2e suites on it around this run (load average
