@@ -15,7 +15,9 @@
 //   drain    --jobs one-step no-op jobs enqueued up front (16 requests at a time, each system's
 //            own single-job API: Quire's REST trigger, graphile-worker's addJob, pg-boss's
 //            send), then the worker processes start and drain them. jobs/s = jobs / (last
-//            completion - first start).
+//            completion - first start). Quire's jobs are held (run_at ahead) until all its
+//            worker processes are up, then released: its workers take seconds to boot, the
+//            peers' a fraction of one (see quire() below).
 //   latency  then, the same (now idle) workers: --latency-jobs jobs enqueued one by one every
 //            --latency-every-ms; each from just before the enqueue call (this process's clock)
 //            to the start of its handler.
@@ -77,6 +79,12 @@
 //   graphile-worker        1     1643      3.0      7.0      81
 //   quire                  4      186     20.1     36.7     145
 //   graphile-worker        4     1306      4.0      7.0      73
+//
+// The same command at 15:08 and 15:12, with Quire's jobs held until its workers are up (see
+// quire() below; load 3.3-3.9): Quire 250 / 166 and 257 / 185 jobs/s, graphile-worker 1,654 /
+// 1,080 and 1,505 / 1,126: 0.15× / 0.15× and 0.17× / 0.16×. Four Quire workers still drain
+// slower than one here, while a drain of 1,000 held jobs on a fresh database, all workers up
+// for a second first, gave 221-254 jobs/s with one and 211-236 with four.
 //
 // Per one-step job Quire now sends 2.7 statements: a step's start and the job's end as one
 // prepared statement each, and per ~3.5 jobs a claim transaction of two round trips (BEGIN,
@@ -328,9 +336,18 @@ async function main() {
     };
 
     const ids = await cluster.triggerMany(opts.jobs, (i) => [target(i), 'one-handler']);
+    // Held until every worker process is up, then released at once: a `quire worker` boots
+    // in 1-3 s of CPU, and with 4 starting while the first one drained, the 4-worker figure
+    // measured three boots beside one worker (2026-12-03: 127-186 jobs/s against 211-236 with
+    // the jobs held, bench/peers.mjs and a drain of the same 1,000 jobs). graphile-worker's
+    // workers are up in about 0.1 s; its jobs are not held.
+    await cluster.db.query(`UPDATE jobs SET run_at = now() + interval '1 hour' WHERE id = ANY($1)`, [ids]);
     // Workers log warnings and errors only, as graphile-worker runs here with its logger off: a
     // line a job to a pipe cost the worker about 0.18 ms a job (a synchronous write, CPU profile).
     const procs = await Promise.all(Array.from({ length: workers }, (_, i) => cluster.worker(`w${workers}-${i + 1}`, { QUIRE_LOG_LEVEL: 'warn' })));
+    await sleep(1000); // and the rest of their start-up (first sweeps, pool connections)
+    await cluster.db.query(`UPDATE jobs SET run_at = now() WHERE id = ANY($1)`, [ids]);
+    await cluster.db.query(`NOTIFY quire_jobs`);
     await allDone(ids);
     const { rows } = await cluster.db.query(
       `SELECT EXTRACT(EPOCH FROM max(date_done) - min(date_running))::float AS s FROM jobs WHERE id = ANY($1)`,
