@@ -137,7 +137,7 @@ RETURNING ${returning}, EXTRACT(EPOCH FROM clock_timestamp() - jobs.run_at)::flo
 export const CLAIM_SQL = claimSql('jobs.*');
 
 export class JobStore {
-  /** The lessons of an owned transaction, by its manager: folded last (`now`) or kept for the next (see learn). */
+  /** The lessons of an owned transaction, by its manager: recorded with its commit (`now`) or kept for the next write (see learn). */
   private readonly lessons = new WeakMap<EntityManager, { now: LessonRow[]; keep: LessonRow[] }>();
   /** Lessons kept for a job's next write, by job id. */
   private readonly keptLessons = new Map<string, LessonRow[]>();
@@ -150,6 +150,8 @@ export class JobStore {
    * (four statements of a one-step job's 26, issue 9).
    */
   private readonly stepsOf = new Map<string, JobStepEntity[]>();
+  /** The claim's PREPARE statements (claimPrepared). */
+  private claimStatements: string[] | undefined;
   /** The PREPARE statements each pooled connection ran (see `transaction`). */
   private readonly preparedOn = new WeakMap<object, Set<string>>();
   /** This node recorded lesson samples since it last folded them (foldLessonsIfTaught). */
@@ -164,7 +166,7 @@ export class JobStore {
    * Claims up to `limit` jobs, oldest first within priority; none when nothing is eligible.
    * Two round trips (see `transaction`): the claim lock, the claim and the claimed jobs' steps
    * with BEGIN, then the `running` events with COMMIT, so the lock is held over one round trip,
-   * not four. The claim and the steps' read are prepared once per connection (CLAIM_PREPARED):
+   * not four. The claim and the steps' read are prepared once per connection (claimPrepared):
    * planning the claim took 1-2 ms, under the lock.
    */
   async claim(options: ClaimOptions, limit = 1): Promise<JobEntity[]> {
@@ -182,15 +184,15 @@ export class JobStore {
     }, { prepare: this.claimPrepared(), opening: [`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`, claim, 'EXECUTE quire_claim_steps'] });
   }
 
-  /** The claim's statements, prepared on each connection that claims (see `claim`). */
+  /** The claim's statements, prepared on each connection that claims (see `claim`); built once. */
   private claimPrepared(): string[] {
-    return [
+    return (this.claimStatements ??= [
       `PREPARE quire_claim (text, jsonb, int, float8, int) AS ${claimSql(columnsOf(this.dataSource, JobEntity, 'jobs'))}`,
       // The steps of the jobs this transaction claimed: the only rows of `jobs` it wrote.
       `PREPARE quire_claim_steps AS SELECT ${columnsOf(this.dataSource, JobStepEntity, 's')} FROM job_steps s
        WHERE s.job_id IN (SELECT id FROM jobs WHERE state = 'running' AND xmin = pg_current_xact_id_if_assigned()::xid)
        ORDER BY s.job_id, s.position`,
-    ];
+    ]);
   }
 
   /** Renews the lease; reports whether it is still ours and whether someone asked to cancel. */
@@ -363,14 +365,10 @@ export class JobStore {
     );
     if (!row?.leased) throw new LeaseLostError(lease.jobId);
     if (!row.id || !row.events) throw new Error(`step ${step.id} cannot become 'running' from its current state`);
-    this.pendingEnds.delete(lease.jobId);
-    this.keptLessons.delete(lease.jobId);
-    this.taught ||= Number(row.folded) > 0;
-    const { leased: _leased, ended_duration, events, taught_retried: _retried, taught_lead: _lead, ...updated } = row as typeof row & { folded?: unknown; notified?: unknown };
+    const duration = this.endWritten(lease, ending, row.ended_duration, row.folded);
+    const { leased: _leased, ended_duration: _ended, events, taught_retried: _retried, taught_lead: _lead, ...updated } = row as typeof row & { folded?: unknown; notified?: unknown };
     delete (updated as { folded?: unknown }).folded;
     delete (updated as { notified?: unknown }).notified;
-    const duration = ended_duration === null ? null : Number(ended_duration);
-    if (duration !== null) metrics.stepDuration.observe({ kind: ending.kind, outcome: 'done' }, duration);
     this.stepsOf.set(
       job.id,
       known.map((s) =>
@@ -474,9 +472,7 @@ export class JobStore {
     if (outcome.error) Object.assign(fields, errorFields(outcome.error));
     if (outcome.chunk) await emit({ type: 'output', ...targetOf(job), step_id: step.id, step_name: step.name, data: { chunk: outcome.chunk } });
     const updated = await this.setStep(manager, step.id, outcome.state, fields);
-    // Every job of a book step updates the same history rows: last in the transaction, so their
-    // row locks are held for the commit only. Folded first, they were held over the job's end
-    // too (eight more statements), and concurrent jobs of one book queued on them.
+    // Recorded as samples with the commit (see learn).
     if (outcome.state !== 'cancel' && updated.duration !== null && learns(updated)) {
       const lessons: Lesson[] = [
         [finalOutcome(outcome.state, updated.on_failure), Number(updated.duration)],
@@ -634,11 +630,7 @@ export class JobStore {
     );
     if (!row?.leased) throw new LeaseLostError(lease.jobId);
     if (!row.date_done || !row.events) throw new Error(`job ${job.id} cannot become 'done' from its current state`);
-    this.pendingEnds.delete(lease.jobId);
-    this.keptLessons.delete(lease.jobId);
-    this.taught ||= Number(row.folded) > 0;
-    const duration = row.duration === null ? null : Number(row.duration);
-    if (duration !== null) metrics.stepDuration.observe({ kind: step.kind, outcome: 'done' }, duration);
+    const duration = this.endWritten(lease, step, row.duration, row.folded);
     // Known as written, for what reads them before the job leaves this node (its chain links render from the outputs).
     const endedAt = new Date(row.date_done);
     this.stepsOf.set(
@@ -653,6 +645,19 @@ export class JobStore {
     this.events.publish(recorded);
     countEndings(recorded);
     return endedAt;
+  }
+
+  /**
+   * After a one-statement write ended a step done (advanceAlone, finishAlone): the kept end and
+   * lessons are written, samples wait to be folded. Returns the step's duration.
+   */
+  private endWritten(lease: Lease, step: Pick<JobStepEntity, 'kind'>, written: number | string | null, folded: string | number): number | null {
+    this.pendingEnds.delete(lease.jobId);
+    this.keptLessons.delete(lease.jobId);
+    this.taught ||= Number(folded) > 0;
+    const duration = written === null ? null : Number(written);
+    if (duration !== null) metrics.stepDuration.observe({ kind: step.kind, outcome: 'done' }, duration);
+    return duration;
   }
 
   /** Jobs that ended a while ago with chain links still owed: their worker died before triggering them. */
@@ -817,10 +822,8 @@ export class JobStore {
   }
 
   /**
-   * What a step teaches, folded into its history last in this transaction (`keep`: with the
-   * job's next write). Every job of a book step updates the same history rows: last, so their
-   * row locks are held for the commit only. Folded first, they were held over the job's end too
-   * (eight more statements), and concurrent jobs of one book queued on them.
+   * What a step teaches, recorded as samples with this transaction's commit (`keep`: with the
+   * job's next write), folded into the histories later (foldLessons).
    */
   private learn(manager: EntityManager, job: Pick<JobEntity, 'book_name'>, step: Pick<JobStepEntity, 'name' | 'estimate_key'>, lessons: Lesson[], { keep = false } = {}): void {
     const rows = lessons.map((lesson) => lessonRow(job, step, lesson));
@@ -866,12 +869,12 @@ export class JobStore {
            SELECT book_name, step_name, estimate_key, outcome, count(*)::int AS samples, avg(value) AS mean,
              (array_agg(value ORDER BY id))[greatest(1, count(*)::int - $2::int + 1):] AS recent
            FROM taken GROUP BY 1, 2, 3, 4),
-         folded AS (
+         histories AS (
            INSERT INTO step_duration_history (book_name, step_name, estimate_key, outcome, samples, mean, recent)
            SELECT * FROM taught
            ${HISTORY_FOLD.replaceAll('$WINDOW', '$2')}
            RETURNING 1)
-         SELECT (SELECT count(*) FROM taken)::int AS folded, (SELECT count(*) FROM folded) AS histories`,
+         SELECT (SELECT count(*) FROM taken)::int AS folded`,
         [batch, HISTORY_WINDOW],
       ),
     );
@@ -961,7 +964,7 @@ export class JobStore {
    * The transaction under `claim`, `write` and `owned`, with the stall guard (see
    * STALLED_TRANSACTION_MS). Two round trips when `fn` reads and writes nothing itself: BEGIN,
    * the guard and the `opening` statements (the lease check; the claim lock, the claim and its
-   * steps) in the first, whose rows `fn` gets in `opened`; the events, the `last` statement and
+   * steps) in the first, whose rows `fn` gets in `opened`; the events, the `last` statements and
    * COMMIT in the second (src/db/one-trip.ts). Each was a round trip of its own: a claim took
    * five, a write of an owned job four (issue 9). A job event that can free a lock or a channel
    * slot (the job ended, went back to the queue, or a step waits for a person) wakes every
@@ -1101,7 +1104,7 @@ function committedEvents(rows: ReturnType<typeof eventRow>[], written: { seq: st
   }));
 }
 
-/** Lessons as the five arrays the history upserts unnest: book, step, key, outcome, value. */
+/** Lessons as the five arrays the sample inserts unnest: book, step, key, outcome, value. */
 function lessonColumns(lessons: LessonRow[]): [string[], string[], string[], string[], number[]] {
   return [lessons.map((l) => l.book), lessons.map((l) => l.step), lessons.map((l) => l.key), lessons.map((l) => l.outcome), lessons.map((l) => l.value)];
 }
