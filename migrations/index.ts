@@ -12,6 +12,7 @@ import { JobLinksActivity1765500000000 } from './1765500000000-job-links-activit
 import { ClaimIndexes1765800000000 } from './1765800000000-claim-indexes.js';
 import { ListIndexes1765910000000 } from './1765910000000-list-indexes.js';
 import { StepDurationSamples1765920000000 } from './1765920000000-step-duration-samples.js';
+import { RunningIndex1765930000000 } from './1765930000000-running-index.js';
 
 export const MIGRATIONS = [
   InitialSchema1763800000000,
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   ClaimIndexes1765800000000,
   ListIndexes1765910000000,
   StepDurationSamples1765920000000,
+  RunningIndex1765930000000,
 ];

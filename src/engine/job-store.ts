@@ -84,12 +84,18 @@ const STALLED_TRANSACTION_MS = 5000;
 // statistics it did: every older live job read per candidate, 250 ms a claim with 1,000 queued).
 const LIVE_LOCKS = (alias: string) => `(CASE WHEN ${alias}.state IN ('scheduled', 'running') THEN ${alias}.locks ELSE '{}'::text[] END)`;
 
+/** Where the claim leaves the ids it claimed, for the rest of its transaction. */
+const CLAIMED_SETTING = 'quire.claimed';
+
 /** The claim, returning `returning` of each claimed job (listed, for a prepared statement). */
 const claimSql = (returning: string) => `
-WITH busy AS (
+-- MATERIALIZED: counted once per claim; inlined, it was counted again for every candidate.
+WITH busy AS MATERIALIZED (
   SELECT r.channel, count(*) AS running FROM jobs r
   WHERE r.state = 'running' AND r.lease_token IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM jobs c WHERE c.parent_job_id = r.id AND c.state IN ('scheduled', 'running'))
+    -- A scalar subquery, not NOT EXISTS: PostgreSQL made that an anti-join that read every
+    -- live job, the whole backlog, on every claim. This probes idx_jobs_parent per running job.
+    AND NOT (SELECT EXISTS (SELECT 1 FROM jobs c WHERE c.parent_job_id = r.id AND c.state IN ('scheduled', 'running')))
   GROUP BY r.channel
 ),
 -- The subquery fences the queue order from the lock test: the test runs on the candidates in
@@ -120,18 +126,28 @@ head AS (
     )
   LIMIT $5
 ),
+-- The ids as one array, looked up by primary key: with "j.id IN (...)" PostgreSQL walked every
+-- queued job and tested each against the handful chosen. The state test is written so that no
+-- index can serve it, for the same reason: before a table's first ANALYZE, the planner took
+-- idx_jobs_state_created for it, and read the whole queue.
 candidate AS (
   SELECT j.id FROM jobs j
-  WHERE j.state = 'scheduled' AND j.id IN (
+  WHERE (j.state || '') = 'scheduled' AND j.id = ANY (ARRAY(
     SELECT id FROM (
       SELECT id, running + row_number() OVER (PARTITION BY channel ORDER BY priority, date_created, id) AS slot, capacity FROM head
-    ) s WHERE slot <= capacity)
+    ) s WHERE slot <= capacity))
   FOR UPDATE OF j SKIP LOCKED
-)
-UPDATE jobs SET state = 'running', lease_token = gen_random_uuid(), lease_expires_at = clock_timestamp() + make_interval(secs => $4),
-  locked_by = $1, date_running = COALESCE(date_running, clock_timestamp())
-FROM candidate WHERE jobs.id = candidate.id
-RETURNING ${returning}, EXTRACT(EPOCH FROM clock_timestamp() - jobs.run_at)::float8 AS claim_wait_s`;
+),
+claimed AS (
+  UPDATE jobs SET state = 'running', lease_token = gen_random_uuid(), lease_expires_at = clock_timestamp() + make_interval(secs => $4),
+    locked_by = $1, date_running = COALESCE(date_running, clock_timestamp())
+  FROM candidate WHERE jobs.id = candidate.id
+  RETURNING ${returning}, EXTRACT(EPOCH FROM clock_timestamp() - jobs.run_at)::float8 AS claim_wait_s
+),
+-- The claimed ids, kept until this transaction ends for the read of their steps (quire_claim_steps).
+kept AS MATERIALIZED (SELECT set_config('${CLAIMED_SETTING}', COALESCE(string_agg(id::text, ','), ''), true) FROM claimed)
+SELECT claimed.* FROM claimed, kept`;
+
 
 /** The claim as bench/profile-job.mjs explains it. */
 export const CLAIM_SQL = claimSql('jobs.*');
@@ -188,9 +204,11 @@ export class JobStore {
   private claimPrepared(): string[] {
     return (this.claimStatements ??= [
       `PREPARE quire_claim (text, jsonb, int, float8, int) AS ${claimSql(columnsOf(this.dataSource, JobEntity, 'jobs'))}`,
-      // The steps of the jobs this transaction claimed: the only rows of `jobs` it wrote.
+      // The steps of the jobs this transaction claimed, by the ids the claim kept: a query for
+      // "the running jobs this transaction wrote" walked, by bitmap, an index entry and a heap
+      // page for every job run since the last vacuum.
       `PREPARE quire_claim_steps AS SELECT ${columnsOf(this.dataSource, JobStepEntity, 's')} FROM job_steps s
-       WHERE s.job_id IN (SELECT id FROM jobs WHERE state = 'running' AND xmin = pg_current_xact_id_if_assigned()::xid)
+       WHERE s.job_id = ANY (string_to_array(NULLIF(current_setting('${CLAIMED_SETTING}', true), ''), ',')::uuid[])
        ORDER BY s.job_id, s.position`,
     ]);
   }

@@ -18,8 +18,8 @@ export interface ChainError {
 // A job is a frozen snapshot of a book version compiled for one target: nothing here is
 // re-read from the book at run time (STYLE.md habit 4).
 @Entity('jobs')
-// The claim query walks scheduled jobs in priority and creation order.
-@Index('idx_jobs_claim', ['state', 'priority', 'date_created'])
+// The claim counts the running jobs of each channel (migration 1765930000000).
+@Index('idx_jobs_running', ['channel'], { where: "state = 'running' AND lease_token IS NOT NULL" })
 @Index('idx_jobs_deployment', ['deployment_id', 'date_created'])
 // `unique: deployment` and Idempotency-Key: the database, not a read-then-write, says "one".
 @Index('uq_jobs_dedupe_key', ['dedupe_key'], { unique: true, where: `dedupe_key IS NOT NULL AND state IN ('draft', 'scheduled', 'running')` })
