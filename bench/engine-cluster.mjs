@@ -12,6 +12,8 @@ import pg from 'pg';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin/quire.js');
+/** The Node flags of the `quire` command's first line (`#!/usr/bin/env -S node ...`): measured as users run it. */
+export const BIN_NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n')[0].replace(/^#!.*?\bnode\b\s*/, '').split(/\s+/).filter(Boolean);
 export const ADMIN_URL = process.env.PGURL ?? process.env.QUIRE_TEST_PGURL ?? 'postgres://postgres@127.0.0.1:5432';
 
 export const sleep = (ms) => delay(ms);
@@ -144,7 +146,7 @@ export class Cluster {
   spawn(role, name, env = {}, nodeArgs = []) {
     const base = {};
     for (const key of ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR', 'USER']) if (process.env[key]) base[key] = process.env[key];
-    const child = spawn(process.execPath, [...nodeArgs, BIN, role], {
+    const child = spawn(process.execPath, [...BIN_NODE_FLAGS, ...nodeArgs, BIN, role], {
       cwd: ROOT,
       env: { ...base, NO_COLOR: '1', QUIRE_WORKER_ID: name, ...this.env, ...env },
       detached: true,
