@@ -135,7 +135,13 @@ function startGlobal() {
       renderConnection();
       if (global?.status === 'unauthorized') checkToken();
     },
-    onCaughtUp: () => view?.refresh?.(),
+    // Read the count again once the subscription is live: a manual step that began waiting
+    // between the sign-in's read and the subscription sent its event to nobody here, and the
+    // count stayed stale until some other job moved (a browser test failed so on a loaded box).
+    onCaughtUp: () => {
+      view?.refresh?.();
+      refreshWaitingSoon();
+    },
   });
   // Job and step events: the views refresh on job events and toasts ride on them; output chunks stay on job pages.
   // Step events too: a manual step that starts (or stops) waiting changes the count of jobs
