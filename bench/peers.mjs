@@ -86,6 +86,20 @@
 // slower than one here, while a drain of 1,000 held jobs on a fresh database, all workers up
 // for a second first, gave 221-254 jobs/s with one and 211-236 with four.
 //
+// 2026-12-03 17:25, commit 6841998 (the claim's reads follow its room; the `quire` command
+// caps the young generation, and this script starts Quire's workers with that command's flags),
+// same command; the box loaded from outside this checkout (load 3.0-3.9):
+//
+//   system           workers   jobs/s   p50 ms   p99 ms  RSS MB
+//   quire                  1      292     15.3     27.0     123
+//   graphile-worker        1     1627      3.0      9.0      77
+//   quire                  4      170     18.7     46.8     115
+//   graphile-worker        4      672      5.0     16.0      76
+//
+// fa3f2d6 (the code before it) right after: Quire 254 / 170, graphile-worker 1,585 / 879, RSS
+// 2.25×. Sampling pg_stat_activity through a 4-worker drain: backends waited for the NOTIFY
+// lock (Lock:object) in 8,100 samples, the claim lock 3,400, a WAL flush 1,200 (README).
+//
 // Per one-step job Quire now sends 2.7 statements: a step's start and the job's end as one
 // prepared statement each, and per ~3.5 jobs a claim transaction of two round trips (BEGIN,
 // the claim lock, the claim and the claimed steps; the `running` events with COMMIT). Lessons
