@@ -79,10 +79,11 @@ function analyzeBook(file: string, source: string, ctx: ValidationContext): Book
     return { parsed, problems: [...parsed.problems, makeProblem(file, parsed.locate(['steps'], 'key'), ['steps'], message)] };
   }
   // phase 1: shape
-  const valid = bookSchemaValidator(value);
+  const validateShape = bookSchemaValidator();
+  const valid = validateShape(value);
   const { problems: shapeProblems, blocked } = valid
     ? { problems: [], blocked: [] }
-    : translateSchemaErrors(parsed, value, bookSchemaValidator.errors ?? []);
+    : translateSchemaErrors(parsed, value, validateShape.errors ?? []);
   // phase 2: meaning, on whatever phase 1 did not reject
   const semantic = new SemanticContext(value, ctx, parsed, blocked);
   checkSemantics(semantic);

@@ -13,9 +13,10 @@ export function validateInventorySource(file: string, source: string): { invento
   const parsed = parseYamlWithLocations(file, source);
   const value = parsed.value;
   if (!isRecord(value)) return { problems: parsed.problems };
-  const shape = inventorySchemaValidator(value)
+  const validateShape = inventorySchemaValidator();
+  const shape = validateShape(value)
     ? []
-    : translateSchemaErrors(parsed, value, inventorySchemaValidator.errors ?? [], 'the inventory').problems;
+    : translateSchemaErrors(parsed, value, validateShape.errors ?? [], 'the inventory').problems;
   // the names are checked on a misshapen inventory too, so every problem is reported at once
   const problems = sortProblems([...parsed.problems, ...shape, ...duplicateNames(parsed, value)]);
   return hasErrors(problems) ? { problems } : { inventory: toInventory(value), problems };
