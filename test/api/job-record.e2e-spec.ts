@@ -260,6 +260,25 @@ describe('the job record', () => {
     expect(await ids('action=approve&target=app-1&state=running')).toEqual([waiting]);
     expect(await ids(`q=${waiting.slice(0, 8)}`)).toEqual([waiting]);
     expect((await ids('q=mixed')).length).toBe(1);
+    // Text that is not hex is no id prefix: "mixed" must not find a job whose id starts "ed".
+    const pg = (await import('pg')).default;
+    const db = new pg.Client({ connectionString: (app.server as unknown as { database: { url: string } }).database.url });
+    await db.connect();
+    try {
+      const ed = 'ed000000-0000-4000-8000-000000000000';
+      await db.query(
+        `INSERT INTO jobs SELECT (jsonb_populate_record(NULL::jobs, to_jsonb(j) || jsonb_build_object('id', $2::text, 'state', 'cancel', 'dedupe_key', NULL, 'idempotency_key', NULL))).* FROM jobs j WHERE id = $1`,
+        [waiting, ed],
+      );
+      try {
+        expect(await ids('q=mixed')).not.toContain(ed);
+        expect(await ids('q=ed000000')).toEqual([ed]);
+      } finally {
+        await db.query('DELETE FROM jobs WHERE id = $1', [ed]);
+      }
+    } finally {
+      await db.end();
+    }
     expect(await ids('since=2999-01-01')).toEqual([]);
     expect((await app.api('GET', '/api/jobs?since=yesterday')).status).toBe(400);
     expect((await app.api('POST', `/api/jobs/${waiting}/cancel`)).status).toBe(200);
