@@ -148,7 +148,6 @@ claimed AS (
 kept AS MATERIALIZED (SELECT set_config('${CLAIMED_SETTING}', COALESCE(string_agg(id::text, ','), ''), true) FROM claimed)
 SELECT claimed.* FROM claimed, kept`;
 
-
 /** The claim as bench/profile-job.mjs explains it. */
 export const CLAIM_SQL = claimSql('jobs.*');
 
@@ -963,7 +962,6 @@ export class JobStore {
     });
   }
 
-  /** A transaction whose events are published once it commits. */
   /**
    * A transaction whose events are published once it commits. `opening` statements go with its
    * BEGIN (their rows in `tx.opened`); statements `fn` hands to `tx.later` go with its COMMIT,
