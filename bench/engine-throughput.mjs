@@ -3,11 +3,12 @@
 // its duration / 10), and claim latency (trigger → date_running, p50/p99).
 //
 //   npm run build && node bench/engine-throughput.mjs [--jobs 1000] [--deployments 50] [--step-jobs 20] [--latency-jobs 200]
+//       [--only throughput|overhead|latency]
 //
 // Times come from PostgreSQL's clock (date_created, date_running, date_done), not this process's.
 import { Cluster, inventory, percentile, args, sleep, until } from './engine-cluster.mjs';
 
-const opts = args({ jobs: 1000, deployments: 50, stepJobs: 20, latencyJobs: 200, concurrency: 8 });
+const opts = args({ jobs: 1000, deployments: 50, stepJobs: 20, latencyJobs: 200, concurrency: 8, only: '' });
 
 const noopSteps = (n, kind) =>
   Array.from({ length: n }, (_, i) =>
@@ -111,14 +112,22 @@ try {
   console.log(
     `engine throughput: PostgreSQL ${cluster.url.replace(/\/\/[^@]*@/, '//')}, ${opts.deployments} deployments, QUIRE_CHANNELS=default:64\n`,
   );
-  await throughput('one-shell', 1);
-  await throughput('one-shell', 4);
-  await throughput('one-handler', 1);
-  await throughput('one-handler', 4);
-  await stepOverhead('ten-handler');
-  await stepOverhead('ten-shell');
-  await claimLatency(1);
-  await claimLatency(4);
+  // --only overhead|throughput|latency runs one part (all by default).
+  const part = (name) => !opts.only || opts.only === name;
+  if (part('throughput')) {
+    await throughput('one-shell', 1);
+    await throughput('one-shell', 4);
+    await throughput('one-handler', 1);
+    await throughput('one-handler', 4);
+  }
+  if (part('overhead')) {
+    await stepOverhead('ten-handler');
+    await stepOverhead('ten-shell');
+  }
+  if (part('latency')) {
+    await claimLatency(1);
+    await claimLatency(4);
+  }
 } catch (error) {
   console.error(`engine-throughput failed: ${error.stack ?? error}`);
   for (const p of cluster.processes) console.error(`--- ${p.name}\n${p.buffer.slice(-2000)}`);

@@ -4,7 +4,6 @@ import { relative } from 'node:path';
 import { DataSource, In, Not } from 'typeorm';
 import { BookVersionEntity } from './book-version.entity.js';
 import type { Book, BookProblem } from './book.types.js';
-import { loadBooksDir } from './book-loader.js';
 import { BookValidationPool, type ApiValidation } from './book-validation.pool.js';
 import { InventoryService } from '../inventory/inventory.service.js';
 import { ErrorCode, QuireError, notFound } from '../common/errors.js';
@@ -46,6 +45,10 @@ export class BooksService implements OnApplicationShutdown {
   /** Loads the books directory: valid books become current versions, broken ones are reported and left as they were. */
   async reload(): Promise<ReloadResult> {
     const dir = this.config.booksDir;
+    // Imported here, not at the top: the parser and validators (yaml and the book schema among
+    // them) are for the node that loads books; a `quire worker` never does, and they cost it
+    // 6 MB of memory (issue 9).
+    const { loadBooksDir } = await import('./book-loader.js');
     const loaded = await loadBooksDir(dir, validationContext());
     const result: ReloadResult = { books: loaded.books.length, created: [], unchanged: [], retired: [], problems: loaded.problems };
     const brokenFiles = new Set(loaded.problems.filter((p) => p.severity === 'error').map((p) => p.file));

@@ -5,7 +5,6 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/config.js';
-import { formatProblem } from '../books/problem.js';
 import { ApiClient } from './api-client.js';
 import { parseParamArgs } from './params.js';
 import { printPlan } from './plan.printer.js';
@@ -84,6 +83,7 @@ program
   .action(async (paths: string[]) => {
     const { validatePaths } = await import('../books/book-loader.js');
     const { validationContext } = await import('../books/books.service.js');
+    const { formatProblem } = await import('../books/problem.js');
     const { books, inventories, problems } = await validatePaths(paths, validationContext());
     const files = new Set([...books.map((b) => b.file), ...inventories.map((i) => i.file), ...problems.map((p) => p.file)]).size;
     for (const problem of problems) console.log(formatProblem(problem));

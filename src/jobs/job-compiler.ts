@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { describeSkip } from './skip-reason.js';
 import type { Book, BookStep } from '../books/book.types.js';
-import { resolveStepPolicy, stepWithDefaults } from '../books/book-validator.js';
+import { resolveStepPolicy, stepWithDefaults } from '../books/step-policy.js';
 import { fieldName, runTimeFields, serializeFields, type TemplatedField } from '../books/templated-fields.js';
 import { templates } from '../templates/template-engine.js';
 import { TemplateError, type RenderContext } from '../templates/template.types.js';
