@@ -11,7 +11,9 @@ const counts = new Map();
 const original = pg.Client.prototype.query;
 pg.Client.prototype.query = function (config, ...rest) {
   const text = typeof config === 'string' ? config : (config && config.text) || '';
-  const key = text.trim().replace(/\s+/g, ' ').slice(0, 60);
+  // A copy, not a slice: V8 keeps a slice's whole source string alive, and a batch of writes
+  // (src/db/write-batcher.ts) is a new text every time, kilobytes each.
+  const key = [...text.trim().replace(/\s+/g, ' ').slice(0, 60)].join('');
   counts.set(key, (counts.get(key) ?? 0) + 1);
   return original.call(this, config, ...rest);
 };

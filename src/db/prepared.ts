@@ -5,6 +5,7 @@
 // Only for statements whose result columns are listed: a prepared `SELECT *` fails with "cached
 // plan must not change result type" once a migration adds a column under a running node.
 import type { DataSource, EntityManager, EntityTarget } from 'typeorm';
+// The engine's autocommitted one-statement writes go through write-batcher.ts instead.
 
 interface PgClient {
   query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
@@ -15,17 +16,6 @@ export async function prepared<R>(manager: EntityManager, name: string, text: st
   // Outside a transaction (no connection of its own) it runs as a plain query.
   if (!client) return (await manager.query(text, values)) as R[];
   const { rows } = await client.query<R>({ name: `quire_${name}`, text, values });
-  return rows;
-}
-
-/**
- * The same, on a pooled connection for one statement: the engine's autocommitted writes (a
- * step's start, a step boundary, a job's end). Unnamed, each was planned on every call, 1 ms of
- * its 1.4 ms in PostgreSQL (pg_stat_statements with track_planning, bench/profile-job.mjs, issue 9).
- */
-export async function preparedAlone<R>(dataSource: DataSource, name: string, text: string, values: unknown[]): Promise<R[]> {
-  const pool = (dataSource.driver as unknown as { master: PgClient }).master;
-  const { rows } = await pool.query<R>({ name: `quire_${name}`, text, values });
   return rows;
 }
 

@@ -13,7 +13,8 @@ import { HISTORY_WINDOW, finalOutcome, type Outcome } from '../jobs/estimates.js
 import { notifiesOn, oweNotifications } from '../notifications/notification-store.js';
 import type { Outcome as NotifyOutcome } from '../notifications/notification-content.js';
 import { metrics } from '../observability/metrics.js';
-import { columnsOf, prepared, preparedAlone } from '../db/prepared.js';
+import { columnsOf, prepared } from '../db/prepared.js';
+import { WriteBatcher, type ConnectionPool } from '../db/write-batcher.js';
 import { oneTrip, type Statement } from '../db/one-trip.js';
 
 export class LeaseLostError extends Error {
@@ -171,6 +172,8 @@ export class JobStore {
   private readonly preparedOn = new WeakMap<object, Set<string>>();
   /** This node recorded lesson samples since it last folded them (foldLessonsIfTaught). */
   private taught = false;
+  /** The one-statement writes (startAlone, advanceAlone, finishAlone): those that meet in flight share a round trip and a commit. */
+  private batcher: WriteBatcher | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -197,6 +200,10 @@ export class JobStore {
       }
       return jobs;
     }, { prepare: this.claimPrepared(), opening: [`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`, claim, 'EXECUTE quire_claim_steps'] });
+  }
+
+  private get writes(): WriteBatcher {
+    return (this.batcher ??= new WriteBatcher((this.dataSource.driver as unknown as { master: ConnectionPool }).master, 2));
   }
 
   /** The claim's statements, prepared on each connection that claims (see `claim`); built once. */
@@ -277,8 +284,7 @@ export class JobStore {
     const input: DeployEventInput = { type: 'step', ...targetOf(job), step_id: step.id, step_name: step.name, state: 'running', progress, data: { attempt: 0 } };
     const event = eventRow(input);
     const [row] = firstRows<StartedRow & { leased: number; event_seq: string | null; event_at: Date | null }>(
-      await preparedAlone(
-        this.dataSource,
+      await this.writes.run(
         'start_alone',
         `WITH lease AS (SELECT id FROM jobs WHERE id = $3 AND lease_token = $4 FOR UPDATE),
            ${startedCtes(' AND EXISTS (SELECT 1 FROM lease)')},
@@ -321,8 +327,7 @@ export class JobStore {
     const rows = inputs.map(eventRow);
     const lessons = this.keptLessons.get(lease.jobId) ?? [];
     const [row] = firstRows<StartedRow & { leased: number; ended_duration: number | null; events: { seq: string; at: string }[] | null; folded: string }>(
-      await preparedAlone(
-        this.dataSource,
+      await this.writes.run(
         'advance_alone',
         `WITH lease AS (SELECT id FROM jobs WHERE id = $3 AND lease_token = $4 FOR UPDATE),
          stepped AS (
@@ -581,8 +586,7 @@ export class JobStore {
     const kept = this.keptLessons.get(lease.jobId) ?? [];
     const lessons = learns(step) ? kept : [];
     const [row] = firstRows<{ leased: number; date_done: Date | null; duration: number | null; events: { seq: string; at: string }[] | null; folded: string }>(
-      await preparedAlone(
-        this.dataSource,
+      await this.writes.run(
         'finish_alone',
         `WITH lease AS (SELECT id FROM jobs WHERE id = $1 AND lease_token = $2 FOR UPDATE),
          stepped AS (
