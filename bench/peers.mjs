@@ -100,7 +100,21 @@
 // 2.25×. Sampling pg_stat_activity through a 4-worker drain: backends waited for the NOTIFY
 // lock (Lock:object) in 8,100 samples, the claim lock 3,400, a WAL flush 1,200 (README).
 //
-// Per one-step job Quire now sends 2.7 statements: a step's start and the job's end as one
+// 2026-12-03 20:25, commit d44e17e (a step's start, a step boundary and a job's end that meet
+// in flight share a round trip and a commit; the old generation's growth bounded), same
+// command, load 2.0-3.7:
+//
+//   system           workers   jobs/s   p50 ms   p99 ms  RSS MB
+//   quire                  1      375     13.4     23.4     113
+//   graphile-worker        1     1726      3.0      7.0      78
+//   quire                  4      225     22.6     54.1     110
+//   graphile-worker        4      846      4.0     13.0      74
+//
+// Two runs before it: 0.17× / 0.35× and 0.19× / 0.26×, RSS 1.36-1.49×. ec7bc41 alternated with
+// it (Quire only): 215-262 / 122-164 jobs/s against 239-375 / 173-236. Per one-step job Quire
+// now sends 1.7 statements and commits 1.4 transactions (bench/profile-job.mjs).
+//
+// Before d44e17e: per one-step job Quire sent 2.7 statements: a step's start and the job's end as one
 // prepared statement each, and per ~3.5 jobs a claim transaction of two round trips (BEGIN,
 // the claim lock, the claim and the claimed steps; the `running` events with COMMIT). Lessons
 // are inserted as samples and folded each second: every job end had waited for the previous
