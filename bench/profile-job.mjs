@@ -29,35 +29,62 @@
 // of its busy time (a round trip costs ~0.2 ms of worker CPU on this VM), pg parsing 12%, GC 4%.
 // 2026-12-03 (fifth session), d44e17e, 6,000 jobs: statements per job 2.7 -> 1.7, commits per
 // job 2.4 -> 1.4 (the one-statement writes that meet in flight share a round trip and a
-// commit, src/db/write-batcher.ts); worker CPU per job 2.15 -> 1.5-1.9 ms. The PostgreSQL
-// figure is not reliable: it sums the CPU of the database's backends alive at each reading, so
-// a pooled connection closed during the drain takes its CPU out of the second reading.
+// commit, src/db/write-batcher.ts); worker CPU per job 2.15 -> 1.5-1.9 ms. PostgreSQL's CPU
+// read only at the start and the end lost the backends that exited in between (a negative
+// figure that day); each backend is now read every 100 ms.
 import { readFileSync, readdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Cluster, inventory, args, until, sleep } from './engine-cluster.mjs';
 
-/** CPU milliseconds used so far by the worker, the serve process and every PostgreSQL process. */
-function cpuByRole(cluster, workerPid) {
-  const ticks = (pid) => {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-      return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, 100 ticks a second
-    } catch {
-      return 0;
-    }
-  };
-  let postgres = 0;
+/** CPU milliseconds a process has used so far (utime + stime, 100 ticks a second); 0 once it is gone. */
+function ticks(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU milliseconds so far of each of this database's backends ("postgres: user db host(port) ..."), by pid. */
+function backendTicks(cluster) {
+  const byPid = new Map();
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      // this database's backends only ("postgres: user db host(port) ...")
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(' ').includes(cluster.database)) postgres += ticks(pid);
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(' ').includes(cluster.database)) byPid.set(pid, ticks(pid));
     } catch {
       /* gone */
     }
   }
-  return { worker: workerPid ? ticks(workerPid) : 0, serve: cluster.servePid ? ticks(cluster.servePid) : 0, postgres };
+  return byPid;
+}
+
+/**
+ * PostgreSQL's CPU over a span: each backend's last reading less its first (0 for one that began
+ * in the span), read every 100 ms, so that a backend whose connection closes during the drain
+ * (a pool's idle timeout) still counts what it used until shortly before.
+ */
+function backendCpu(cluster) {
+  const first = backendTicks(cluster);
+  const last = new Map(first);
+  const read = () => {
+    for (const [pid, ms] of backendTicks(cluster)) last.set(pid, Math.max(ms, last.get(pid) ?? 0));
+  };
+  const timer = setInterval(read, 100);
+  return () => {
+    clearInterval(timer);
+    read();
+    let total = 0;
+    for (const [pid, ms] of last) total += ms - (first.get(pid) ?? 0);
+    return total;
+  };
+}
+
+/** CPU milliseconds used so far by the worker and the serve process. */
+function cpuByRole(cluster, workerPid) {
+  return { worker: workerPid ? ticks(workerPid) : 0, serve: cluster.servePid ? ticks(cluster.servePid) : 0 };
 }
 
 const opts = args({ jobs: 500, steps: 1, deployments: 50, cpuProf: '', explain: 'no', explainFull: 'no' });
@@ -97,12 +124,13 @@ try {
   const worker = await cluster.worker('w1', { QUIRE_LOG_LEVEL: 'warn', NODE_OPTIONS: `--import ${pathToFileURL(preload)}`, QUIRE_COUNT_FILE: countFile }, nodeArgs);
   // after the worker's start-up (module loading is not per job); it claims from here on
   const cpuBefore = cpuByRole(cluster, worker.pid);
+  const postgresCpu = backendCpu(cluster);
   const t0 = Date.now();
   await until('the drain', async () => Number(await cluster.count(`SELECT count(*) AS n FROM jobs WHERE id = ANY($1) AND state IN ('done','error','cancel')`, [ids])) === ids.length, 600_000, 100);
   const seconds = (Date.now() - t0) / 1000;
   await sleep(300); // stats collector
   const xacts = (await commits()) - before;
-  const cpuAfter = cpuByRole(cluster, worker.pid);
+  const cpuAfter = { ...cpuByRole(cluster, worker.pid), postgres: postgresCpu() };
   process.kill(worker.pid, 'SIGUSR2');
   await until('the counts', () => { try { return JSON.parse(readFileSync(countFile, 'utf8')); } catch { return null; } }, 10_000, 50);
   const counts = JSON.parse(readFileSync(countFile, 'utf8'));

@@ -10,7 +10,8 @@
 // guarded by its own job's lease and states, so one whose lease was lost writes nothing and
 // says so in its rows, without failing the others. A write that fails with an error rolls the
 // batch back; each write of it then runs alone, so the error reaches the one it belongs to and
-// the others commit as if they had never met it.
+// the others commit as if they had never met it. A round trip that breaks off (the connection
+// lost) fails every write of it, as it would have failed a write sent alone.
 import { inlined } from './one-trip.js';
 
 interface PoolClient {
@@ -73,7 +74,12 @@ export class WriteBatcher {
     try {
       results = await this.execute(batch);
     } catch (error) {
-      if (batch.length === 1) return batch[0]!.reject(error);
+      // Only an error PostgreSQL reported (it has a code) says the batch rolled back. A round trip
+      // that broke off may have committed: its writes fail as one write alone would have.
+      if (batch.length === 1 || !(error as { code?: string }).code) {
+        for (const write of batch) write.reject(error);
+        return;
+      }
       // Nothing of the batch committed: each write alone, so that only the failing one fails.
       for (const write of batch) {
         try {
@@ -102,13 +108,19 @@ export class WriteBatcher {
         done.add(write.name);
       }
       const text = batch
-        .map((write) => inlined({ text: `EXECUTE ${write.name}${write.values.length ? `(${write.values.map((_, i) => `$${i + 1}`).join(', ')})` : ''}`, values: write.values }))
+        .map((write) =>
+          inlined({
+            text: `EXECUTE ${write.name}${write.values.length ? `(${write.values.map((_, i) => `$${i + 1}`).join(', ')})` : ''}`,
+            values: write.values,
+          }),
+        )
         .join(';\n');
       const results = ([] as { rows?: unknown[] }[]).concat((await client.query(text)) as never);
       return results.map((result) => result.rows ?? []);
     } catch (error) {
-      // A connection whose round trip broke off is not handed out again.
-      if (!(error as { code?: string }).code) broken = error as Error;
+      // Not handed out again: a connection whose backend was terminated (57P01) still looks
+      // usable for a moment, and errors here are rare enough to pay a new connection.
+      broken = error as Error;
       throw error;
     } finally {
       client.release(broken);
