@@ -100,7 +100,7 @@
 // 2.25×. Sampling pg_stat_activity through a 4-worker drain: backends waited for the NOTIFY
 // lock (Lock:object) in 8,100 samples, the claim lock 3,400, a WAL flush 1,200 (README).
 //
-// 2026-12-03 20:25, commit d44e17e (a step's start, a step boundary and a job's end that meet
+// 2026-12-03 20:15-20:25, commit d44e17e (a step's start, a step boundary and a job's end that meet
 // in flight share a round trip and a commit; the old generation's growth bounded), same
 // command, load 2.0-3.7:
 //
