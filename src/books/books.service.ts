@@ -46,8 +46,7 @@ export class BooksService implements OnApplicationShutdown {
   async reload(): Promise<ReloadResult> {
     const dir = this.config.booksDir;
     // Imported here, not at the top: the parser and validators (yaml and the book schema among
-    // them) are for the node that loads books; a `quire worker` never does, and they cost it
-    // 6 MB of memory (issue 9).
+    // them) are for the node that loads books; a `quire worker` never does (issue 9).
     const { loadBooksDir } = await import('./book-loader.js');
     const loaded = await loadBooksDir(dir, validationContext());
     const result: ReloadResult = { books: loaded.books.length, created: [], unchanged: [], retired: [], problems: loaded.problems };

@@ -13,6 +13,7 @@
 // the others commit as if they had never met it. A round trip that breaks off (the connection
 // lost) fails every write of it, as it would have failed a write sent alone.
 import { inlined } from './one-trip.js';
+import { prepareOnce } from './prepared.js';
 
 interface PoolClient {
   query(text: string): Promise<unknown>;
@@ -31,14 +32,12 @@ interface Write {
   reject(error: unknown): void;
 }
 
-/** Batches at most this many writes: a message of a few hundred KB at most (a write's output tail is 64 KB in the worst case). */
+/** Batches at most this many writes: a few KB each for most steps, a few MB at worst (a step's stored output is up to 64 KB, and its last chunk rides along). */
 const MAX_BATCH = 32;
 
 export class WriteBatcher {
   private readonly queue: Write[] = [];
   private inFlight = 0;
-  /** The statements PREPAREd on each pooled connection (a replaced connection starts without them). */
-  private readonly preparedOn = new WeakMap<object, Set<string>>();
 
   /** `maxInFlight`: batches sent at once; a write waits for one of them to return only when all are out. */
   constructor(
@@ -98,15 +97,10 @@ export class WriteBatcher {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      const done = this.preparedOn.get(client) ?? new Set<string>();
-      this.preparedOn.set(client, done);
-      for (const write of batch) {
-        if (done.has(write.name)) continue;
-        await client.query(`PREPARE ${write.name} AS ${write.text}`).catch((error: { code?: string }) => {
-          if (error.code !== '42P05') throw error; // already prepared (by an attempt whose answer was lost)
-        });
-        done.add(write.name);
-      }
+      await prepareOnce(
+        client,
+        batch.map((write) => `PREPARE ${write.name} AS ${write.text}`),
+      );
       const text = batch
         .map((write) =>
           inlined({

@@ -13,7 +13,7 @@ import { HISTORY_WINDOW, finalOutcome, type Outcome } from '../jobs/estimates.js
 import { notifiesOn, oweNotifications } from '../notifications/notification-store.js';
 import type { Outcome as NotifyOutcome } from '../notifications/notification-content.js';
 import { metrics } from '../observability/metrics.js';
-import { columnsOf, prepared } from '../db/prepared.js';
+import { columnsOf, prepareOnce, prepared } from '../db/prepared.js';
 import { WriteBatcher, type ConnectionPool } from '../db/write-batcher.js';
 import { oneTrip, type Statement } from '../db/one-trip.js';
 
@@ -44,6 +44,12 @@ export interface ClaimOptions {
 // and under four busy workers that was up to ~50 ms before the previous job of the deployment
 // ended (its date_done), so the recorded runs of one deployment appeared to overlap.
 const CLAIM_LOCK = 7_140_023;
+
+/**
+ * Write batches sent at once (WriteBatcher): a second lets writes go while a first waits on a
+ * lock or a slow commit; 1, 2 and 3 drained alike in bench/peers.mjs (issue 9).
+ */
+const WRITE_BATCHES_IN_FLIGHT = 2;
 
 /** Held by the one statement folding lessons into histories (foldLessons). */
 const FOLD_LOCK = 7_140_024;
@@ -168,8 +174,6 @@ export class JobStore {
   private readonly stepsOf = new Map<string, JobStepEntity[]>();
   /** The claim's PREPARE statements (claimPrepared). */
   private claimStatements: string[] | undefined;
-  /** The PREPARE statements each pooled connection ran (see `transaction`). */
-  private readonly preparedOn = new WeakMap<object, Set<string>>();
   /** This node recorded lesson samples since it last folded them (foldLessonsIfTaught). */
   private taught = false;
   /** The one-statement writes (startAlone, advanceAlone, finishAlone): those that meet in flight share a round trip and a commit. */
@@ -203,7 +207,7 @@ export class JobStore {
   }
 
   private get writes(): WriteBatcher {
-    return (this.batcher ??= new WriteBatcher((this.dataSource.driver as unknown as { master: ConnectionPool }).master, 2));
+    return (this.batcher ??= new WriteBatcher((this.dataSource.driver as unknown as { master: ConnectionPool }).master, WRITE_BATCHES_IN_FLIGHT));
   }
 
   /** The claim's statements, prepared on each connection that claims (see `claim`); built once. */
@@ -1002,16 +1006,7 @@ export class JobStore {
     const state = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
     try {
       const client = (await runner.connect()) as PgClient;
-      // Statements `opening` executes, prepared once on this connection (a session's prepared
-      // statements outlive its transactions; a connection that is replaced starts without them).
-      const done = this.preparedOn.get(client) ?? new Set<string>();
-      for (const text of prepare.filter((t) => !done.has(t))) {
-        await client.query(text).catch((error: { code?: string }) => {
-          if (error.code !== '42P05') throw error; // already prepared (by an attempt whose answer was lost)
-        });
-        done.add(text);
-        this.preparedOn.set(client, done);
-      }
+      await prepareOnce(client, prepare); // the statements `opening` executes
       const opened = (await oneTrip(client, ['BEGIN', `SET LOCAL idle_in_transaction_session_timeout = ${STALLED_TRANSACTION_MS}`, ...opening])).slice(2);
       state.isTransactionActive = true;
       state.transactionDepth = 1;
