@@ -787,7 +787,13 @@ export function mountJob(root, { id: ref }, ctx) {
     u.manualFor = s.attempt;
     const instructions = s.outputs?.instructions ?? s.data?.instructions;
     const noteId = uid('note');
-    const note = h('textarea', { id: noteId, rows: 2, maxlength: 2000 });
+    // The note a person is typing outlives the box: a read that began before the step started
+    // waiting hides the box for a moment and a later one builds it again (a browser test lost
+    // "looks good" so), which must not throw the text away.
+    if (model.noteDraft?.attempt !== s.attempt) model.noteDraft = { attempt: s.attempt, text: '' };
+    const draft = model.noteDraft;
+    const note = h('textarea', { id: noteId, rows: 2, maxlength: 2000, oninput: () => (draft.text = note.value) });
+    note.value = draft.text;
     const ack = h('button', { type: 'button', text: 'Acknowledge', onclick: () => resolveManual(s, 'ack', note, [ack, reject]) });
     const reject = h('button', {
       type: 'button',
